@@ -1,0 +1,172 @@
+/* hull: global flags, the verb table, and the one place errors are printed. */
+#include "config.h"
+#include "cmd/cmd.h"
+#include "runtime/log.h"
+#include "runtime/state.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct cmd_verb verbs[] = {
+	{ "create", cmd_create, "create [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] "
+	  "[--pidfd-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
+	  "create a container from an OCI bundle; it waits for start" },
+	{ "start", cmd_start, "start ID", "run the user process of a created container" },
+	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
+	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
+	  "create and start a container; without --detach wait and exit with its status" },
+	{ "state", cmd_state, "state ID", "print the runtime-spec state of a container as JSON" },
+	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]",
+	  "send a signal (name or number, default TERM) to the container's init" },
+	{ "delete", cmd_delete, "delete [--force] ID", "delete a stopped (or, with --force, any) container" },
+	{ "exec", cmd_exec, "exec [--process FILE] [-t] [--detach] [--cwd DIR] [--env K=V]... "
+	  "[--user UID[:GID]] [--cap CAP]... [--no-new-privs] [--pid-file FILE] "
+	  "[--console-socket SOCK] [--preserve-fds N] ID [CMD [ARG...]]",
+	  "run a new process in a running container" },
+	{ "list", cmd_list, "list [--format table|json] [--quiet]", "list containers" },
+	{ "ps", cmd_ps, "ps [--format table|json] ID [PS_ARGS...]", "show the container's processes" },
+	{ "pause", cmd_pause, "pause ID", "freeze every process of a container" },
+	{ "resume", cmd_resume, "resume ID", "thaw a paused container" },
+	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
+	{ "features", cmd_features, "features", "print the runtime-spec features document" },
+};
+
+static const char global_usage[] =
+	"usage: hull [global options] COMMAND [options] [args]\n"
+	"\n"
+	"Global options:\n"
+	"  --root DIR             state directory (default " RT_DEFAULT_ROOT ")\n"
+	"  --log FILE             write logs and errors to FILE\n"
+	"  --log-format text|json log line format (default text)\n"
+	"  --debug                log debug messages\n"
+	"  --systemd-cgroup       linux.cgroupsPath is slice:prefix:name\n"
+	"  --rootless true|false|auto  accepted for compatibility\n"
+	"  --version, --help\n"
+	"\n"
+	"Commands:\n";
+
+static void print_global_usage(FILE *f)
+{
+	fputs(global_usage, f);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].help);
+	fputs("\nRun 'hull COMMAND --help' for a command's options.\n", f);
+}
+
+void cmd_usage(const char *verb, bool to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (!strcmp(verbs[i].name, verb)) {
+			fprintf(f, "usage: hull %s\n\n%s\n", verbs[i].usage, verbs[i].help);
+			return;
+		}
+	}
+}
+
+int cmd_usage_error(struct rt_err *err, const char *verb, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rt_err_set(err, EINVAL, "%s: %s (see 'hull %s --help')", verb, msg, verb);
+	return -1;
+}
+
+static int parse_globals(int argc, char **argv, struct cmd_globals *g)
+{
+	enum { O_ROOT = 256, O_LOG, O_LOG_FORMAT, O_DEBUG, O_SYSTEMD, O_ROOTLESS, O_CRIU, O_VERSION, O_HELP };
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "systemd-cgroup", no_argument, NULL, O_SYSTEMD },
+		{ "rootless", required_argument, NULL, O_ROOTLESS },
+		{ "criu", required_argument, NULL, O_CRIU },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	/* "+": stop at the verb; _only: engines also pass -root style flags. */
+	while ((c = getopt_long_only(argc, argv, "+hv", opts, NULL)) != -1) {
+		switch (c) {
+		case O_ROOT: g->root = optarg; break;
+		case O_LOG: g->log = optarg; break;
+		case O_LOG_FORMAT: g->log_format = optarg; break;
+		case O_DEBUG: g->debug = true; break;
+		case O_SYSTEMD: g->systemd_cgroup = true; break;
+		case O_ROOTLESS: g->rootless = strcmp(optarg, "false") != 0; break;
+		case O_CRIU: break;
+		case 'v':
+		case O_VERSION:
+			printf("hull version %s\nspec: 1.2.0\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+		case O_HELP:
+			print_global_usage(stdout);
+			exit(0);
+		default:
+			print_global_usage(stderr);
+			exit(2);
+		}
+	}
+	return optind;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmd_globals g = { .root = RT_DEFAULT_ROOT, .log_format = "text" };
+	struct rt_err err = {0};
+	const struct cmd_verb *v = NULL;
+	int first, rc;
+
+	first = parse_globals(argc, argv, &g);
+	if (first >= argc) {
+		print_global_usage(stderr);
+		return 2;
+	}
+	if (strcmp(g.log_format, "text") && strcmp(g.log_format, "json")) {
+		fprintf(stderr, "hull: --log-format %s: expected text or json\n", g.log_format);
+		return 2;
+	}
+	if (rt_log_open(g.log, !strcmp(g.log_format, "json"), g.debug, &err) < 0) {
+		fprintf(stderr, "hull: %s\n", err.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verbs[i].name, argv[first]))
+			v = &verbs[i];
+	if (!v) {
+		fprintf(stderr, "hull: unknown command \"%s\" (see 'hull --help')\n", argv[first]);
+		return 2;
+	}
+	/* --help anywhere among the verb's options (not in an exec'd command). */
+	for (int i = first + 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cmd_usage(v->name, false);
+			return 0;
+		}
+	}
+	optind = 1;
+	rc = v->fn(&g, argc - first, argv + first, &err);
+	if (rc < 0) {
+		/* The one place an error is printed. */
+		fprintf(stderr, "hull: %s\n", err.msg);
+		if (rt_log_to_file())
+			rt_log(RT_LOG_ERROR, "%s", err.msg);
+		return 1;
+	}
+	return rc;
+}

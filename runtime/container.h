@@ -1,0 +1,64 @@
+/* The container orchestrator: the OCI lifecycle as a checklist of named
+ * steps.  cmd/ parses flags into these option structs and prints errors. */
+#ifndef HULL_CONTAINER_H
+#define HULL_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "runtime/err.h"
+
+struct rt_create_opts {
+	const char *root;            /* --root */
+	const char *id;
+	const char *bundle;          /* --bundle (default ".") */
+	const char *pid_file;
+	const char *console_socket;
+	const char *pidfd_socket;
+	int preserve_fds;
+	bool no_pivot;
+	bool no_new_keyring;
+	bool systemd_cgroup;
+	bool detach;                 /* run only */
+	bool keep;                   /* run only: do not delete after exit */
+};
+
+int rt_container_create(const struct rt_create_opts *o, struct rt_err *err);
+int rt_container_start(const char *root, const char *id, struct rt_err *err);
+/* create + start + wait (+ delete unless keep).  *status: the workload's
+ * exit status, 128+signal when killed.  With detach: create + start. */
+int rt_container_run(const struct rt_create_opts *o, int *status, struct rt_err *err);
+int rt_container_kill(const char *root, const char *id, int sig, bool all, struct rt_err *err);
+int rt_container_delete(const char *root, const char *id, bool force, struct rt_err *err);
+/* The runtime-spec state document (malloc'd). */
+int rt_container_state(const char *root, const char *id, char **json, struct rt_err *err);
+int rt_container_pids(const char *root, const char *id, pid_t **pids, size_t *n,
+		      struct rt_err *err);
+int rt_container_pause(const char *root, const char *id, bool pause, struct rt_err *err);
+
+struct rt_exec_opts {
+	const char *root;
+	const char *id;
+	const char *process_file;    /* --process */
+	char **args;                 /* when no --process */
+	bool tty, tty_set;
+	bool detach;
+	const char *cwd;
+	char **env;                  /* extra KEY=VAL */
+	const char *user;            /* "uid[:gid]" */
+	char **caps;                 /* --cap additions */
+	bool no_new_privs, no_new_privs_set;
+	const char *pid_file;
+	const char *console_socket;
+	int preserve_fds;
+};
+
+int rt_container_exec(const struct rt_exec_opts *o, int *status, struct rt_err *err);
+
+/* Internal, shared by create and exec (runtime/container.c). */
+struct rt_spec;
+int rt_container_load_config(const char *root, const char *id, struct rt_spec **spec,
+			     struct rt_err *err);
+void rt_forward_signals(pid_t pid);
+int rt_write_pid_file(const char *path, pid_t pid, struct rt_err *err);
+
+#endif

@@ -1,0 +1,132 @@
+# The OCI lifecycle: create, start, state, kill, delete, run.
+
+test_run_exit_status() {
+	make_bundle "$B" sh -c 'exit 7'
+	set +e; h run --bundle "$B" "${IDPREFIX}a"; rc=$?; set -e
+	expect_eq "exit status" "$rc" 7
+}
+
+test_run_output() {
+	make_bundle "$B" echo hello from hull
+	out=$(h run --bundle "$B" "${IDPREFIX}a")
+	expect_eq "stdout" "$out" "hello from hull"
+}
+
+test_run_killed_status() {
+	make_bundle "$B" sh -c 'kill -9 $$'
+	set +e; h run --bundle "$B" "${IDPREFIX}a"; rc=$?; set -e
+	expect_eq "exit status" "$rc" 137
+}
+
+test_create_start_delete() {
+	make_bundle "$B" sh -c 'echo started > /tmp/out; sleep 30; : hull-it-marker-'"$IDPREFIX"
+	h create --bundle "$B" --pid-file "$TESTROOT/pid.$IDPREFIX" "${IDPREFIX}a"
+	expect_eq "status after create" "$(status_of "${IDPREFIX}a")" created
+	pid=$(h state "${IDPREFIX}a" | jq -r .pid)
+	expect_eq "pid file" "$(cat "$TESTROOT/pid.$IDPREFIX")" "$pid"
+	h start "${IDPREFIX}a"
+	expect_eq "status after start" "$(status_of "${IDPREFIX}a")" running
+	h state "${IDPREFIX}a" | jq -e '.ociVersion and .bundle and .created and (.owner != null)' >/dev/null
+	h kill "${IDPREFIX}a" KILL
+	for i in $(seq 50); do [ "$(status_of "${IDPREFIX}a")" = stopped ] && break; sleep 0.1; done
+	expect_eq "status after kill" "$(status_of "${IDPREFIX}a")" stopped
+	h delete "${IDPREFIX}a"
+	set +e; out=$(h state "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	expect_eq "state after delete exit" "$rc" 1
+	expect_contains "state after delete" "$out" "container \"${IDPREFIX}a\" does not exist"
+	rm -f "$TESTROOT/pid.$IDPREFIX"
+}
+
+test_start_twice_fails() {
+	make_bundle "$B" sleep 30
+	h create --bundle "$B" "${IDPREFIX}a"
+	h start "${IDPREFIX}a"
+	set +e; out=$(h start "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	expect_eq "second start exit" "$rc" 1
+	expect_contains "second start" "$out" "already running"
+	h delete --force "${IDPREFIX}a"
+}
+
+test_delete_running_needs_force() {
+	make_bundle "$B" sleep 30
+	h run --detach --bundle "$B" "${IDPREFIX}a"
+	set +e; out=$(h delete "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	expect_eq "delete exit" "$rc" 1
+	expect_contains "delete" "$out" "not stopped"
+	h delete --force "${IDPREFIX}a"
+}
+
+test_kill_stopped_fails() {
+	make_bundle "$B" true
+	h run --keep --bundle "$B" "${IDPREFIX}a"
+	set +e; out=$(h kill "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	expect_eq "kill exit" "$rc" 1
+	expect_contains "kill" "$out" "container is not running"
+	h delete "${IDPREFIX}a"
+}
+
+test_duplicate_id() {
+	make_bundle "$B" sleep 30
+	h create --bundle "$B" "${IDPREFIX}a"
+	set +e; out=$(h create --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	expect_eq "exit" "$rc" 1
+	expect_contains "error" "$out" "container \"${IDPREFIX}a\" already exists"
+	h delete --force "${IDPREFIX}a"
+}
+
+test_unknown_id() {
+	for verb in state start delete kill; do
+		set +e; out=$(h $verb "${IDPREFIX}nope" 2>&1); rc=$?; set -e
+		expect_eq "$verb exit" "$rc" 1
+		expect_contains "$verb" "$out" "container \"${IDPREFIX}nope\" does not exist"
+	done
+}
+
+test_bad_ids() {
+	make_bundle "$B" true
+	for id in "../x" "a/b" ".." "."; do
+		set +e; out=$(h create --bundle "$B" "$id" 2>&1); rc=$?; set -e
+		expect_eq "create $id exit" "$rc" 1
+		expect_contains "create $id" "$out" "invalid container id"
+	done
+}
+
+test_list_formats() {
+	make_bundle "$B" sleep 30
+	h create --bundle "$B" "${IDPREFIX}a"
+	h list | grep -q "^${IDPREFIX}a .*created"
+	expect_eq "list -q" "$(h list -q)" "${IDPREFIX}a"
+	expect_eq "list json" "$(h list --format json | jq -r '.[0].status')" created
+	h delete --force "${IDPREFIX}a"
+}
+
+test_ps() {
+	make_bundle "$B" sh -c 'sleep 30 & sleep 31'
+	h run --detach --bundle "$B" "${IDPREFIX}a"
+	sleep 0.3
+	n=$(h ps --format json "${IDPREFIX}a" | jq length)
+	expect_eq "process count" "$n" 3
+	h ps "${IDPREFIX}a" | grep -q 'sleep 31'
+	h delete --force "${IDPREFIX}a"
+}
+
+test_exec() {
+	make_bundle "$B" sleep 30
+	h run --detach --bundle "$B" "${IDPREFIX}a"
+	out=$(h exec --env FOO=bar --cwd /tmp "${IDPREFIX}a" sh -c 'echo $FOO $(pwd) $(id -u)')
+	expect_eq "exec output" "$out" "bar /tmp 0"
+	set +e; h exec "${IDPREFIX}a" sh -c 'exit 5'; rc=$?; set -e
+	expect_eq "exec status" "$rc" 5
+	out=$(h exec --user 1000:1000 "${IDPREFIX}a" id)
+	expect_contains "exec user" "$out" "uid=1000 gid=1000"
+	h delete --force "${IDPREFIX}a"
+}
+
+test_spec_features() {
+	mkdir -p "$B"
+	(cd "$B" && h spec)
+	jq -e '.ociVersion and .process and .root.path == "rootfs"' "$B/config.json" >/dev/null
+	set +e; out=$(cd "$B" && h spec 2>&1); rc=$?; set -e
+	expect_eq "spec twice exit" "$rc" 1
+	h features | jq -e '.ociVersionMin and .linux.namespaces' >/dev/null
+}
