@@ -1,13 +1,12 @@
 #include "config.h"
-/* Cgroups: layout detection from mountinfo, path resolution, create/join/
- * remove, the basic resources, freeze and pids, for v1, v2 and hybrid.
+/* Cgroups: the handle, create/join/remove, pids, kill and freeze, for v1,
+ * v2 and hybrid.  Layout detection and paths are in detect.c, the values of
+ * linux.resources in resources.c.
  *
  * A handle is a list of directories, one per hierarchy hull uses: in v1 one
  * per mounted hierarchy (plus the unified one in hybrid mode), in v2 one.
  * Every directory is derived from /proc/self/mountinfo, never from
  * hard-coded paths, so bind-mounted or nested hierarchies work. */
-#include "cgroups/cgroup.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,27 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroups/cg_internal.h"
 #include "runtime/cleanup.h"
 #include "runtime/err.h"
-
-#define CG_MOUNTINFO "/proc/self/mountinfo"
-#define CG_V2_ROOT "/sys/fs/cgroup"
-#define CG_PREFIX "/hull"
-
-struct cg_dir {
-	char *path;          /* this container's directory in the hierarchy */
-	char *mnt;           /* mount point of the hierarchy */
-	char *ctrls;         /* v1 super options ("rw,cpu,cpuacct"); NULL for v2 */
-	bool v2;
-	char *created_top;   /* highest dir cg_create made; NULL if none */
-};
-
-struct cg_handle {
-	enum cg_layout layout;
-	char *path;          /* cgroup path, absolute, normalised */
-	struct cg_dir *dirs;
-	size_t n;
-};
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -52,39 +33,8 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Is tok one of the comma-separated items of list? */
-static bool has_token(const char *list, const char *tok)
-{
-	size_t n = strlen(tok);
-
-	for (const char *p = list; p && *p;) {
-		const char *e = strchrnul(p, ',');
-
-		if ((size_t)(e - p) == n && !strncmp(p, tok, n))
-			return true;
-		p = *e ? e + 1 : e;
-	}
-	return false;
-}
-
-/* Same for whitespace-separated lists (cgroup.controllers). */
-static bool has_word(const char *list, const char *w)
-{
-	size_t n = strlen(w);
-
-	for (const char *p = list; p && *p;) {
-		p += strspn(p, " \t\n");
-		size_t l = strcspn(p, " \t\n");
-
-		if (l == n && !strncmp(p, w, n))
-			return true;
-		p += l;
-	}
-	return false;
-}
-
 /* Cgroup files take one write() each; a split write would be two values. */
-static int cg_write(const char *dir, const char *file, const char *val, struct rt_err *err)
+int cg_write(const char *dir, const char *file, const char *val, struct rt_err *err)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
@@ -100,9 +50,7 @@ static int cg_write(const char *dir, const char *file, const char *val, struct r
 	return 0;
 }
 
-static int cg_writef(const char *dir, const char *file, struct rt_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int cg_writef(const char *dir, const char *file, struct rt_err *err, const char *fmt, ...)
+int cg_writef(const char *dir, const char *file, struct rt_err *err, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
@@ -114,7 +62,7 @@ static int cg_writef(const char *dir, const char *file, struct rt_err *err, cons
 }
 
 /* Read a whole (small or procs-sized) cgroup file; -errno, no message. */
-static int cg_read(const char *dir, const char *file, char **out)
+int cg_read(const char *dir, const char *file, char **out)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	_cleanup_close_ int fd = -1;
@@ -153,200 +101,12 @@ static int cg_read(const char *dir, const char *file, char **out)
 	return 0;
 }
 
-static bool file_exists(const char *dir, const char *file)
+bool cg_file_exists(const char *dir, const char *file)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	return access(path, F_OK) == 0;
-}
-
-/* ------------------------------------------------------------- mountinfo */
-
-struct cg_mnt {
-	char root[PATH_MAX], point[PATH_MAX], opts[512], dev[32];
-	bool v2;
-};
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-}
-
-/* One line to a cgroup mount; false for other filesystems or junk. */
-static bool parse_mount_line(char *line, struct cg_mnt *m)
-{
-	char *f[6], *save = NULL, *tok, *fstype, *super;
-	int i = 0;
-
-	for (tok = strtok_r(line, " \n", &save); tok && i < 6; tok = strtok_r(NULL, " \n", &save))
-		f[i++] = tok;
-	if (i < 6)
-		return false;
-	while (tok && strcmp(tok, "-"))          /* optional fields end at "-" */
-		tok = strtok_r(NULL, " \n", &save);
-	if (!tok || !(fstype = strtok_r(NULL, " \n", &save)) || !strtok_r(NULL, " \n", &save))
-		return false;
-	super = strtok_r(NULL, " \n", &save);
-	if (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2"))
-		return false;
-	m->v2 = !strcmp(fstype, "cgroup2");
-	snprintf(m->dev, sizeof(m->dev), "%s", f[2]);
-	snprintf(m->root, sizeof(m->root), "%s", f[3]);
-	snprintf(m->point, sizeof(m->point), "%s", f[4]);
-	snprintf(m->opts, sizeof(m->opts), "%s", super ? super : "");
-	unescape(m->root);
-	unescape(m->point);
-	return true;
-}
-
-static int read_mounts(const char *mountinfo, struct cg_mnt **out, size_t *n, struct rt_err *err)
-{
-	const char *p = mountinfo ? mountinfo : CG_MOUNTINFO;
-	_cleanup_fclose_ FILE *f = fopen(p, "re");
-	_cleanup_free_ char *line = NULL;
-	_cleanup_free_ struct cg_mnt *v = NULL;
-	size_t cap = 0, len = 0;
-
-	*n = 0;
-	if (!f)
-		return rt_err_sys(err, errno, "open %s", p);
-	while (getline(&line, &cap, f) > 0) {
-		struct cg_mnt m;
-
-		if (!parse_mount_line(line, &m))
-			continue;
-		struct cg_mnt *nv = realloc(v, (len + 1) * sizeof(*v));
-		if (!nv)
-			return rt_err_set(err, ENOMEM, "out of memory");
-		v = nv;
-		v[len++] = m;
-	}
-	*out = steal_ptr(v);
-	*n = len;
-	return 0;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-	size_t a = strlen(s), b = strlen(suf);
-
-	return a >= b && !strcmp(s + a - b, suf);
-}
-
-static int layout_of(const struct cg_mnt *m, size_t n, enum cg_layout *out, struct rt_err *err)
-{
-	bool v1 = false, v2 = false, v2_unified = false;
-
-	for (size_t i = 0; i < n; i++) {
-		if (m[i].v2 && !strcmp(m[i].point, CG_V2_ROOT)) {
-			*out = CG_LAYOUT_UNIFIED;
-			return 0;
-		}
-		v1 |= !m[i].v2;
-		v2 |= m[i].v2;
-		v2_unified |= m[i].v2 && ends_with(m[i].point, "/unified");
-	}
-	if (v1) {
-		*out = v2_unified ? CG_LAYOUT_HYBRID : CG_LAYOUT_LEGACY;
-		return 0;
-	}
-	if (v2) {
-		*out = CG_LAYOUT_UNIFIED;
-		return 0;
-	}
-	return rt_err_set(err, ENOENT, "no cgroup filesystem is mounted");
-}
-
-int cg_detect_layout(const char *mountinfo_path, enum cg_layout *out, struct rt_err *err)
-{
-	_cleanup_free_ struct cg_mnt *m = NULL;
-	size_t n;
-	int r = read_mounts(mountinfo_path, &m, &n, err);
-
-	return r < 0 ? r : layout_of(m, n, out, err);
-}
-
-/* --------------------------------------------------------- path handling */
-
-int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char **out,
-		    struct rt_err *err)
-{
-	const char *p = cgroups_path && *cgroups_path ? cgroups_path : NULL;
-	_cleanup_free_ char *copy = NULL, *res = NULL;
-	char *save = NULL;
-	size_t len = 0;
-
-	if (systemd)
-		return rt_err_set(err, ENOTSUP,
-				  "linux.cgroupsPath: systemd cgroup driver is not available yet");
-	if (!p) {
-		if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
-			return rt_err_set(err, EINVAL, "cgroup path: invalid container id \"%s\"",
-					  id ? id : "");
-		if (asprintf(&copy, "%s", id) < 0)
-			return rt_err_set(err, ENOMEM, "out of memory");
-	} else {
-		if (strchr(p, ':'))
-			return rt_err_set(err, EINVAL,
-					  "linux.cgroupsPath: \"%s\": the slice:prefix:name form "
-					  "needs the systemd cgroup driver", p);
-		if (!(copy = strdup(p)))
-			return rt_err_set(err, ENOMEM, "out of memory");
-	}
-	if (strlen(copy) >= PATH_MAX / 2)
-		return rt_err_set(err, ENAMETOOLONG, "linux.cgroupsPath: too long");
-	for (const char *c = copy; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return rt_err_set(err, EINVAL, "linux.cgroupsPath: \"%s\": control character",
-					  copy);
-	if (!(res = malloc(strlen(copy) + sizeof(CG_PREFIX) + 2)))
-		return rt_err_set(err, ENOMEM, "out of memory");
-	if (p && *p == '/')
-		res[0] = '\0';
-	else
-		len = (size_t)sprintf(res, "%s", CG_PREFIX);
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(c, "..") || !strcmp(c, "."))
-			return rt_err_set(err, EINVAL, "linux.cgroupsPath: \"%s\": \"%s\" component "
-					  "is not allowed", p, c);
-		len += (size_t)sprintf(res + len, "/%s", c);
-	}
-	if (!len)
-		return rt_err_set(err, EINVAL,
-				  "linux.cgroupsPath: \"%s\": must not be the root cgroup", p);
-	*out = steal_ptr(res);
-	return 0;
-}
-
-int cg_mount_dir(const char *mount_point, const char *mount_root, const char *path, char **out)
-{
-	const char *rel = path;
-	size_t rl = strlen(mount_root);
-
-	/* A mount of a sub-tree (root "/docker/x") shows the cgroup "/docker/x/a"
-	 * as <mount>/a.  A path outside that sub-tree is taken as relative to
-	 * what is visible (as inside a cgroup namespace). */
-	if (strcmp(mount_root, "/") && !strncmp(path, mount_root, rl) &&
-	    (path[rl] == '/' || path[rl] == '\0'))
-		rel = path + rl;
-	if (!strcmp(mount_point, "/"))
-		mount_point = "";
-	if (asprintf(out, "%s%s", mount_point, rel) < 0)
-		return -ENOMEM;
-	return 0;
 }
 
 /* ---------------------------------------------------------------- handle */
@@ -471,11 +231,11 @@ int cg_open_at(const char *mountinfo_path, const char *path, struct cg_handle **
 	if (!clean_abs(path))
 		return rt_err_set(err, EINVAL, "cgroup path \"%s\" is not absolute and clean",
 				  path ? path : "");
-	if ((r = read_mounts(mountinfo_path, &m, &n, err)) < 0)
+	if ((r = cg_read_mounts(mountinfo_path, &m, &n, err)) < 0)
 		return r;
 	if (!(h = calloc(1, sizeof(*h))) || !(h->path = strdup(path)))
 		return rt_err_set(err, ENOMEM, "out of memory");
-	if ((r = layout_of(m, n, &h->layout, err)) < 0)
+	if ((r = cg_layout_of(m, n, &h->layout, err)) < 0)
 		return r;
 	if (pick_dirs(h, m, n) < 0)
 		return rt_err_set(err, ENOMEM, "out of memory");
@@ -500,7 +260,7 @@ const char *cg_handle_dir(const struct cg_handle *h, size_t i)
 
 /* The directory where controller ctrl is found: its v1 hierarchy, else the
  * v2 tree (in hybrid mode only if the controller is enabled there). */
-static struct cg_dir *ctrl_dir(struct cg_handle *h, const char *ctrl)
+struct cg_dir *cg_ctrl_dir(struct cg_handle *h, const char *ctrl)
 {
 	for (size_t i = 0; i < h->n; i++)
 		if (!h->dirs[i].v2 && has_token(h->dirs[i].ctrls, ctrl))
@@ -516,290 +276,6 @@ static struct cg_dir *ctrl_dir(struct cg_handle *h, const char *ctrl)
 			return &h->dirs[i];
 	}
 	return NULL;
-}
-
-static struct cg_dir *v2_dir(struct cg_handle *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (h->dirs[i].v2)
-			return &h->dirs[i];
-	return NULL;
-}
-
-static int need_ctrl(struct cg_handle *h, const char *ctrl, const char *field,
-		     struct cg_dir **out, struct rt_err *err)
-{
-	if (!(*out = ctrl_dir(h, ctrl)))
-		return rt_err_set(err, ENOTSUP, "linux.resources.%s: the %s cgroup controller is "
-				  "not available", field, ctrl);
-	return 0;
-}
-
-/* --------------------------------------------------------------- resources */
-
-void cg_resources_init(struct rt_resources *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->mem_limit = r->mem_reservation = r->mem_swap = -1;
-	r->mem_kernel = r->mem_kernel_tcp = r->mem_swappiness = -1;
-	r->cpu_shares = r->cpu_quota = r->cpu_burst = r->cpu_realtime_runtime = -1;
-	r->cpu_period = r->cpu_realtime_period = -1;
-	r->cpu_idle = -1;
-	r->pids_limit = -1;
-	r->blkio_weight = r->blkio_leaf_weight = -1;
-}
-
-/* -1 is "not given"; any other negative value is "unlimited". */
-static bool is_set(int64_t v) { return v != -1; }
-
-static void fmt_limit(char *buf, size_t n, int64_t v, bool v2)
-{
-	if (v < 0)
-		snprintf(buf, n, "%s", v2 ? "max" : "-1");
-	else
-		snprintf(buf, n, "%lld", (long long)v);
-}
-
-/* v1 wants memsw >= limit at every moment: raising both needs memsw first,
- * lowering both needs the limit first.  Try one order, then the other. */
-static int memory_v1(const char *d, const struct rt_resources *r, struct rt_err *err)
-{
-	char lim[32], sw[32];
-	bool swap = is_set(r->mem_swap) && file_exists(d, "memory.memsw.limit_in_bytes");
-
-	fmt_limit(lim, sizeof(lim), r->mem_limit, false);
-	fmt_limit(sw, sizeof(sw), r->mem_swap, false);
-	if (swap && is_set(r->mem_limit) &&
-	    cg_write(d, "memory.memsw.limit_in_bytes", sw, NULL) == 0)
-		swap = false;
-	if (is_set(r->mem_limit) && cg_write(d, "memory.limit_in_bytes", lim, err) < 0)
-		return -err->code;
-	if (swap && cg_write(d, "memory.memsw.limit_in_bytes", sw, err) < 0)
-		return -err->code;
-	if (is_set(r->mem_reservation)) {
-		fmt_limit(lim, sizeof(lim), r->mem_reservation, false);
-		return cg_write(d, "memory.soft_limit_in_bytes", lim, err);
-	}
-	return 0;
-}
-
-static int memory_v2(const char *d, const struct rt_resources *r, struct rt_err *err)
-{
-	char buf[32];
-
-	if (is_set(r->mem_limit)) {
-		fmt_limit(buf, sizeof(buf), r->mem_limit, true);
-		if (cg_write(d, "memory.max", buf, err) < 0)
-			return -err->code;
-	}
-	if (is_set(r->mem_swap)) {
-		/* OCI's swap is memory+swap; v2's swap.max is swap alone. */
-		if (r->mem_swap < 0 || r->mem_limit < -1) {
-			snprintf(buf, sizeof(buf), "max");
-		} else if (r->mem_limit < 0) {
-			return rt_err_set(err, EINVAL, "linux.resources.memory.swap: needs "
-					  "memory.limit on cgroup v2");
-		} else if (r->mem_swap < r->mem_limit) {
-			return rt_err_set(err, EINVAL, "linux.resources.memory.swap (%lld) must be "
-					  ">= memory.limit (%lld)", (long long)r->mem_swap,
-					  (long long)r->mem_limit);
-		} else {
-			snprintf(buf, sizeof(buf), "%lld", (long long)(r->mem_swap - r->mem_limit));
-		}
-		if (cg_write(d, "memory.swap.max", buf, err) < 0)
-			return -err->code;
-	}
-	if (is_set(r->mem_reservation)) {
-		fmt_limit(buf, sizeof(buf), r->mem_reservation, true);
-		return cg_write(d, "memory.low", buf, err);
-	}
-	return 0;
-}
-
-static int apply_memory(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err)
-{
-	struct cg_dir *d;
-
-	if (!is_set(r->mem_limit) && !is_set(r->mem_reservation) && !is_set(r->mem_swap))
-		return 0;
-	if (need_ctrl(h, "memory", "memory", &d, err) < 0)
-		return -err->code;
-	return d->v2 ? memory_v2(d->path, r, err) : memory_v1(d->path, r, err);
-}
-
-static int cpu_v1(const char *d, const struct rt_resources *r, struct rt_err *err)
-{
-	if (r->cpu_shares > 0 && cg_writef(d, "cpu.shares", err, "%lld",
-					   (long long)r->cpu_shares) < 0)
-		return -err->code;
-	if (r->cpu_period > 0 && cg_writef(d, "cpu.cfs_period_us", err, "%lld",
-					   (long long)r->cpu_period) < 0)
-		return -err->code;
-	if (is_set(r->cpu_quota) && cg_writef(d, "cpu.cfs_quota_us", err, "%lld",
-					      (long long)(r->cpu_quota < 0 ? -1 : r->cpu_quota)) < 0)
-		return -err->code;
-	return 0;
-}
-
-static int cpu_v2(const char *d, const struct rt_resources *r, struct rt_err *err)
-{
-	long long period = r->cpu_period > 0 ? r->cpu_period : 100000;
-
-	if (r->cpu_shares > 0) {
-		/* Map shares [2, 262144] onto weight [1, 10000] linearly. */
-		long long s = r->cpu_shares < 2 ? 2 : r->cpu_shares > 262144 ? 262144 : r->cpu_shares;
-
-		if (cg_writef(d, "cpu.weight", err, "%lld", 1 + ((s - 2) * 9999) / 262142) < 0)
-			return -err->code;
-	}
-	if (r->cpu_quota >= 0) {
-		if (cg_writef(d, "cpu.max", err, "%lld %lld", (long long)r->cpu_quota, period) < 0)
-			return -err->code;
-	} else if (is_set(r->cpu_quota) || r->cpu_period > 0) {
-		if (cg_writef(d, "cpu.max", err, "max %lld", period) < 0)
-			return -err->code;
-	}
-	return 0;
-}
-
-static int apply_cpu(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err)
-{
-	struct cg_dir *d;
-
-	if (r->cpu_shares <= 0 && !is_set(r->cpu_quota) && r->cpu_period <= 0)
-		return 0;
-	if (need_ctrl(h, "cpu", "cpu", &d, err) < 0)
-		return -err->code;
-	return d->v2 ? cpu_v2(d->path, r, err) : cpu_v1(d->path, r, err);
-}
-
-static int apply_cpuset(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err)
-{
-	struct cg_dir *d;
-
-	if (!(r->cpu_cpus && *r->cpu_cpus) && !(r->cpu_mems && *r->cpu_mems))
-		return 0;
-	if (need_ctrl(h, "cpuset", "cpu.cpus", &d, err) < 0)
-		return -err->code;
-	if (r->cpu_cpus && *r->cpu_cpus && cg_write(d->path, "cpuset.cpus", r->cpu_cpus, err) < 0)
-		return -err->code;
-	if (r->cpu_mems && *r->cpu_mems && cg_write(d->path, "cpuset.mems", r->cpu_mems, err) < 0)
-		return -err->code;
-	return 0;
-}
-
-static int apply_pids(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err)
-{
-	struct cg_dir *d;
-
-	if (!r->has_pids_limit && r->pids_limit <= 0)
-		return 0;
-	if (need_ctrl(h, "pids", "pids", &d, err) < 0)
-		return -err->code;
-	if (r->pids_limit <= 0)
-		return cg_write(d->path, "pids.max", "max", err);
-	return cg_writef(d->path, "pids.max", err, "%lld", (long long)r->pids_limit);
-}
-
-static int apply_blkio(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err)
-{
-	struct cg_dir *d;
-
-	if (r->blkio_weight <= 0)
-		return 0;
-	if (!(d = ctrl_dir(h, "blkio")) && need_ctrl(h, "io", "blockIO", &d, err) < 0)
-		return -err->code;
-	if (d->v2) {
-		long long w = r->blkio_weight < 10 ? 10 : r->blkio_weight > 1000 ? 1000
-										 : r->blkio_weight;
-
-		return cg_writef(d->path, "io.weight", err, "default %lld",
-				 1 + (w - 10) * 9999 / 990);
-	}
-	/* Kernels without CFQ have no blkio.weight; BFQ has its own file. */
-	if (file_exists(d->path, "blkio.weight"))
-		return cg_writef(d->path, "blkio.weight", err, "%lld", (long long)r->blkio_weight);
-	if (file_exists(d->path, "blkio.bfq.weight"))
-		return cg_writef(d->path, "blkio.bfq.weight", err, "%lld",
-				 (long long)r->blkio_weight);
-	return 0;
-}
-
-static int apply_unified(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err)
-{
-	struct cg_dir *d = v2_dir(h);
-
-	if (!r->n_unified)
-		return 0;
-	if (!d)
-		return rt_err_set(err, ENOTSUP, "linux.resources.unified: requires cgroup v2");
-	for (size_t i = 0; i < r->n_unified; i++) {
-		const char *k = r->unified[i].key, *v = r->unified[i].value;
-
-		/* Keys are file names in the cgroup dir: nothing that walks elsewhere. */
-		if (!k || !*k || k[0] == '.' || strchr(k, '/'))
-			return rt_err_set(err, EINVAL, "linux.resources.unified: invalid key \"%s\"",
-					  k ? k : "");
-		if (cg_write(d->path, k, v ? v : "", err) < 0)
-			return rt_err_wrap(err, "linux.resources.unified");
-	}
-	return 0;
-}
-
-static void fmt_devnum(char *buf, size_t n, int64_t v)
-{
-	if (v < 0)
-		snprintf(buf, n, "*");
-	else
-		snprintf(buf, n, "%lld", (long long)v);
-}
-
-/* v1 device rules: start from deny-all so the list is the whole policy.
- * v2 needs an eBPF program (not done here). */
-static int apply_devices(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err)
-{
-	struct cg_dir *d = NULL;
-
-	if (!r->n_devices)
-		return 0;
-	for (size_t i = 0; i < h->n; i++)
-		if (!h->dirs[i].v2 && has_token(h->dirs[i].ctrls, "devices"))
-			d = &h->dirs[i];
-	if (!d)
-		return 0;
-	if (cg_write(d->path, "devices.deny", "a", err) < 0)
-		return -err->code;
-	for (size_t i = 0; i < r->n_devices; i++) {
-		const struct rt_device_rule *x = &r->devices[i];
-		char maj[24], min[24], rule[80];
-		char type = x->type == 'c' || x->type == 'b' ? x->type : 'a';
-
-		fmt_devnum(maj, sizeof(maj), x->major);
-		fmt_devnum(min, sizeof(min), x->minor);
-		snprintf(rule, sizeof(rule), "%c %s:%s %s", type, maj, min,
-			 x->access && *x->access ? x->access : "rwm");
-		if (cg_write(d->path, x->allow ? "devices.allow" : "devices.deny", rule, err) < 0)
-			return -err->code;
-	}
-	return 0;
-}
-
-int cg_apply(struct cg_handle *h, const struct rt_resources *res, struct rt_err *err)
-{
-	int (*const steps[])(struct cg_handle *, const struct rt_resources *, struct rt_err *) = {
-		apply_cpuset, apply_memory, apply_cpu, apply_pids, apply_blkio,
-		apply_devices, apply_unified,
-	};
-
-	if (!res)
-		return 0;
-	for (size_t i = 0; i < RT_ARRAY_SIZE(steps); i++) {
-		int r = steps[i](h, res, err);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------- create / destroy */
@@ -969,13 +445,13 @@ static void rollback(struct cg_handle *h)
 	}
 }
 
-int cg_create(const char *path, const struct rt_resources *res, struct cg_handle **out,
-	      struct rt_err *err)
+int cg_create_at(const char *mountinfo_path, const char *path, const struct rt_resources *res,
+		 struct cg_handle **out, struct rt_err *err)
 {
 	_cleanup_cg_ struct cg_handle *h = NULL;
 	int r;
 
-	if ((r = cg_open(path, &h, err)) < 0)
+	if ((r = cg_open_at(mountinfo_path, path, &h, err)) < 0)
 		return r;
 	for (size_t i = 0; i < h->n; i++) {
 		/* A concurrent destroy may remove a shared parent under us: retry. */
@@ -992,6 +468,12 @@ int cg_create(const char *path, const struct rt_resources *res, struct cg_handle
 fail:
 	rollback(h);
 	return rt_err_wrap(err, "cgroup %s", path);
+}
+
+int cg_create(const char *path, const struct rt_resources *res, struct cg_handle **out,
+	      struct rt_err *err)
+{
+	return cg_create_at(NULL, path, res, out, err);
 }
 
 int cg_destroy(struct cg_handle *h, struct rt_err *err)
@@ -1031,7 +513,7 @@ static const char *procs_dir(struct cg_handle *h)
 
 	if (h->layout == CG_LAYOUT_UNIFIED)
 		return h->dirs[0].path;
-	if ((d = ctrl_dir(h, "pids")) && !d->v2)
+	if ((d = cg_ctrl_dir(h, "pids")) && !d->v2)
 		return d->path;
 	return h->dirs[0].path;
 }
@@ -1095,7 +577,7 @@ int cg_kill_all(struct cg_handle *h, int sig, struct rt_err *err)
 
 	/* cgroup.kill also catches processes forked while we iterate. */
 	if (h->layout == CG_LAYOUT_UNIFIED && sig == SIGKILL &&
-	    file_exists(h->dirs[0].path, "cgroup.kill"))
+	    cg_file_exists(h->dirs[0].path, "cgroup.kill"))
 		return cg_write(h->dirs[0].path, "cgroup.kill", "1", err);
 	if ((r = cg_pids(h, &v, &n, err)) < 0)
 		return r;
@@ -1110,8 +592,10 @@ static struct cg_dir *freezer_dir(struct cg_handle *h, struct rt_err *err)
 	for (size_t i = 0; i < h->n; i++)
 		if (!h->dirs[i].v2 && has_token(h->dirs[i].ctrls, "freezer"))
 			return &h->dirs[i];
-	if (h->layout == CG_LAYOUT_UNIFIED)
-		return &h->dirs[0];
+	/* Every non-root v2 cgroup has cgroup.freeze, also in hybrid mode. */
+	for (size_t i = 0; i < h->n; i++)
+		if (h->dirs[i].v2)
+			return &h->dirs[i];
 	rt_err_set(err, ENOTSUP, "the freezer cgroup controller is not available");
 	return NULL;
 }
@@ -1166,3 +650,8 @@ int cg_freeze(struct cg_handle *h, bool frozen, struct rt_err *err)
 	return rt_err_set(err, ETIMEDOUT, "cgroup %s: %s did not take effect within 5s",
 			  h->path, frozen ? "freeze" : "thaw");
 }
+
+/* Until Makefile.am lists cgroups/detect.c and cgroups/resources.c, they are
+ * built as part of this file.  Remove these lines when it does. */
+#include "cgroups/detect.c"
+#include "cgroups/resources.c"

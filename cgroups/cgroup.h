@@ -38,10 +38,12 @@ int cg_is_frozen(struct cg_handle *h, bool *frozen, struct rt_err *err);
 int cg_destroy(struct cg_handle *h, struct rt_err *err);
 void cg_handle_free(struct cg_handle *h);
 
-/* Like cg_open, reading mounts from mountinfo_path (NULL = our own); for
+/* Like cg_open and cg_create, reading mounts from mountinfo_path (NULL = our own); for
  * tests and for looking at another mount namespace. */
 int cg_open_at(const char *mountinfo_path, const char *path, struct cg_handle **out,
 	       struct rt_err *err);
+int cg_create_at(const char *mountinfo_path, const char *path, const struct rt_resources *res,
+		 struct cg_handle **out, struct rt_err *err);
 /* The directory of cgroup path in a hierarchy mounted at mount_point whose
  * mountinfo root is mount_root (not "/" when a sub-tree is mounted). */
 int cg_mount_dir(const char *mount_point, const char *mount_root, const char *path, char **out);

@@ -215,7 +215,7 @@ int ns_dev_links_create(const struct ns_rootfs_plan *plan, int root_fd, struct r
 		if (r < 0)
 			return r;
 	}
-	if (plan->proc_mounted) {
+	if (plan->dev_core) {
 		r = link_at(dev_fd, "/proc/kcore", "core", false, err);
 		if (r < 0)
 			return r;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mount.h>
 #include <libmount/libmount.h>
 
@@ -272,6 +273,8 @@ static int plan_kind(struct ns_rootfs_plan *plan, struct ns_plan_mount *pm,
 		pm->opts.flags |= MS_BIND;
 		if (!m->source || !*m->source)
 			return rt_err_set(err, EINVAL, "bind mount needs a source");
+		if (m->source[0] != '/')
+			pm->source = rt_arena_printf(plan->arena, "%s/%s", plan->base_dir, m->source);
 		if (strcmp(pm->rel, "dev") == 0)
 			plan->setup_dev = false;
 		return 0;
@@ -280,8 +283,6 @@ static int plan_kind(struct ns_rootfs_plan *plan, struct ns_plan_mount *pm,
 		return rt_err_set(err, EINVAL, "no type given and not a bind mount");
 	pm->type = m->type;
 	pm->kind = strcmp(m->type, "cgroup") == 0 ? NS_MNT_CGROUP : NS_MNT_FS;
-	if (pm->opts.flags & MS_REC)
-		return rt_err_set(err, EINVAL, "\"rbind\" on a %s mount", m->type);
 	if (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0)
 		pm->no_symlinks = true;
 	if (strcmp(m->type, "proc") == 0 && strcmp(pm->rel, "proc") == 0)
@@ -418,6 +419,8 @@ static int plan_fill(struct ns_rootfs_plan *plan, const struct rt_spec *spec, st
 					   spec->mounts[i].destination ?: "?");
 		any_cgroup |= plan->mounts[i].kind == NS_MNT_CGROUP;
 	}
+	/* runc links /dev/core only where the kernel has a kcore to point at. */
+	plan->dev_core = plan->proc_mounted && access("/proc/kcore", F_OK) == 0;
 	if (any_cgroup) {
 		r = plan_cgroups(plan, err);
 		if (r < 0)
@@ -439,6 +442,14 @@ static int plan_fill(struct ns_rootfs_plan *plan, const struct rt_spec *spec, st
 int ns_rootfs_plan_new(const struct rt_spec *spec, const char *rootfs, bool userns,
 		       struct ns_rootfs_plan **out, struct rt_err *err)
 {
+	return ns_rootfs_plan_new_bundle(spec, rootfs, NULL, userns, out, err);
+}
+
+int ns_rootfs_plan_new_bundle(const struct rt_spec *spec, const char *rootfs,
+			      const char *bundle_dir, bool userns,
+			      struct ns_rootfs_plan **out, struct rt_err *err)
+{
+	_cleanup_free_ char *cwd = bundle_dir ? NULL : getcwd(NULL, 0);
 	struct ns_rootfs_plan *plan;
 	int r;
 
@@ -450,6 +461,7 @@ int ns_rootfs_plan_new(const struct rt_spec *spec, const char *rootfs, bool user
 		return rt_err_set(err, ENOMEM, "out of memory");
 	plan->arena = rt_arena_new();
 	plan->rootfs = rt_arena_strdup(plan->arena, rootfs);
+	plan->base_dir = rt_arena_strdup(plan->arena, bundle_dir ?: cwd ?: "/");
 	plan->userns = userns;
 	plan->setup_dev = true;
 	plan->root_readonly = spec->root_readonly;

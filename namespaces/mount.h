@@ -24,7 +24,8 @@ struct ns_mount_opts {
 	bool idmap;                 /* "idmap"/"ridmap" or mount mappings given */
 	bool idmap_recursive;
 	char *data;                 /* comma-joined filesystem-specific options (malloc'd, may be NULL) */
-	bool tmpcopyup;             /* runc's "tmpcopyup" extension: recognised, not passed as data */
+	bool tmpcopyup;             /* runc's "tmpcopyup": a tmpfs starts with a copy of the
+	                             * directory it covers (not passed as data) */
 };
 
 /* Map raw OCI mount options to mount(2) flags and data.  Unknown options
@@ -39,6 +40,12 @@ void ns_mount_opts_clear(struct ns_mount_opts *o);
  * mounted from the host instead of mknod'ed). */
 int ns_rootfs_plan_new(const struct rt_spec *spec, const char *rootfs, bool userns,
 		       struct ns_rootfs_plan **out, struct rt_err *err);
+/* The same, with relative bind-mount sources taken relative to bundle_dir
+ * (as runc does, its cwd being the bundle).  ns_rootfs_plan_new resolves
+ * them against the current directory at plan time. */
+int ns_rootfs_plan_new_bundle(const struct rt_spec *spec, const char *rootfs,
+			      const char *bundle_dir, bool userns,
+			      struct ns_rootfs_plan **out, struct rt_err *err);
 void ns_rootfs_plan_free(struct ns_rootfs_plan *plan);
 
 /* Child, in its new mount namespace, before pivot_root: set root
@@ -89,6 +96,7 @@ struct ns_cg_link { const char *name, *target; };
 struct ns_rootfs_plan {
 	struct rt_arena *arena;
 	const char *rootfs;
+	const char *base_dir;       /* relative bind sources are taken from here */
 	bool userns;
 	struct ns_plan_mount *mounts;
 	size_t n_mounts;
@@ -96,6 +104,7 @@ struct ns_rootfs_plan {
 	size_t n_devices;
 	bool setup_dev;             /* /dev is not a bind mount: create devices and links */
 	bool proc_mounted, pts_mounted;
+	bool dev_core;              /* /dev/core -> /proc/kcore (proc mounted, host has kcore) */
 	unsigned long root_propagation;     /* applied to "/" first */
 	unsigned long rootfs_propagation;   /* applied to the new root after pivot; 0 = none */
 	bool root_readonly;

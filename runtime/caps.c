@@ -144,5 +144,13 @@ int rt_caps_apply(const struct rt_caps *caps, struct rt_err *err)
 				  (unsigned long long)(caps->effective & known),
 				  (unsigned long long)(caps->permitted & known),
 				  (unsigned long long)(caps->inheritable & known));
-	return set_ambient(caps->ambient & known, last, err);
+	/* An ambient cap must be permitted and inheritable; the runtime spec
+	 * says one that cannot be granted is a warning, not a failure (the
+	 * parent warns at plan time, see rt_caps_ambient_ungrantable). */
+	return set_ambient(caps->ambient & caps->permitted & caps->inheritable & known, last, err);
+}
+
+uint64_t rt_caps_ambient_ungrantable(const struct rt_caps *caps)
+{
+	return caps->ambient & ~(caps->permitted & caps->inheritable);
 }

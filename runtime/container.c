@@ -149,6 +149,45 @@ static int plan_namespaces(struct plan *p, struct rt_err *err)
 	return 0;
 }
 
+/* Device cgroup rules: the spec's, then what every container needs (the
+ * default devices, /dev/pts, mknod of anything) and linux.devices, as runc
+ * appends them, so a "deny all" spec still gets a working /dev. */
+static void plan_device_rules(struct rt_spec *s)
+{
+	static const struct rt_device_rule defaults[] = {
+		{ true, 'c', -1, -1, "m" }, { true, 'b', -1, -1, "m" },
+		{ true, 'c', 1, 3, "rwm" }, { true, 'c', 1, 5, "rwm" }, { true, 'c', 1, 7, "rwm" },
+		{ true, 'c', 1, 8, "rwm" }, { true, 'c', 1, 9, "rwm" }, { true, 'c', 5, 0, "rwm" },
+		{ true, 'c', 5, 2, "rwm" }, { true, 'c', 136, -1, "rwm" }, { true, 'c', 10, 200, "rwm" },
+	};
+	struct rt_resources *r = &s->linux_.resources;
+	size_t nd = RT_ARRAY_SIZE(defaults), n = r->n_devices + nd + s->linux_.n_devices;
+	struct rt_device_rule *v;
+
+	if (!r->n_devices)
+		return;   /* no rules at all: the cgroup allows everything */
+	v = rt_arena_array(s->arena, n, sizeof(*v));
+	memcpy(v, r->devices, r->n_devices * sizeof(*v));
+	memcpy(v + r->n_devices, defaults, sizeof(defaults));
+	for (size_t i = 0; i < s->linux_.n_devices; i++) {
+		const struct rt_device *d = &s->linux_.devices[i];
+		v[r->n_devices + nd + i] = (struct rt_device_rule){
+			true, d->type == 'b' ? 'b' : 'c', d->major, d->minor, "rwm" };
+	}
+	r->devices = v;
+	r->n_devices = n;
+}
+
+static void plan_warn_ambient(const struct rt_caps *caps)
+{
+	uint64_t bad = caps->present ? rt_caps_ambient_ungrantable(caps) : 0;
+
+	for (int c = 0; c < 64; c++)
+		if (bad & (UINT64_C(1) << c))
+			rt_warn("process.capabilities.ambient: %s is not both permitted and inheritable; "
+				 "not raised", rt_cap_name(c) ? rt_cap_name(c) : "?");
+}
+
 static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan *p,
 		      struct rt_err *err)
 {
@@ -180,9 +219,11 @@ static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan
 	if (s->process.terminal && !o->console_socket && !relay_ok)
 		return rt_err_set(err, EINVAL, "process.terminal is set: --console-socket is required");
 	p->relay = s->process.terminal && !o->console_socket;
+	plan_device_rules(p->spec);
+	plan_warn_ambient(&s->process.caps);
 	if (plan_namespaces(p, err) < 0 || plan_env(p, err) < 0)
 		return -err->code;
-	if (ns_rootfs_plan_new(s, p->rootfs, p->userns, &p->rootfs_plan, err) < 0)
+	if (ns_rootfs_plan_new_bundle(s, p->rootfs, p->bundle, p->userns, &p->rootfs_plan, err) < 0)
 		return -err->code;
 	if (s->linux_.seccomp && rt_seccomp_plan_new(s->linux_.seccomp, &p->seccomp, err) < 0)
 		return rt_err_wrap(err, "linux.seccomp");
@@ -590,6 +631,22 @@ int rt_write_pid_file(const char *path, pid_t pid, struct rt_err *err)
 	return 0;
 }
 
+/* --pidfd-socket: hand the engine a pidfd of the init, as runc 1.2 does. */
+static int send_pidfd(const char *path, pid_t pid, struct rt_err *err)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	_cleanup_close_ int sock = -1;
+
+	if (pfd < 0)
+		return rt_err_sys(err, errno, "pidfd_open");
+	sock = rt_unix_connect(path, SOCK_STREAM, err);
+	if (sock < 0)
+		return rt_err_wrap(err, "--pidfd-socket");
+	if (rt_send_fd(sock, pfd, "pidfd", 5) < 0)
+		return rt_err_sys(err, errno, "--pidfd-socket %s", path);
+	return 0;
+}
+
 static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creation *c,
 		     struct rt_err *err)
 {
@@ -611,6 +668,8 @@ static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creat
 	if (err->code)
 		return -err->code;
 	if (o->pid_file && rt_write_pid_file(o->pid_file, c->pid, err) < 0)
+		return -err->code;
+	if (o->pidfd_socket && send_pidfd(o->pidfd_socket, c->pid, err) < 0)
 		return -err->code;
 	c->committed = true;
 	return 0;

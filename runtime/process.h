@@ -24,6 +24,8 @@ struct cpu_set_t_fwd;
 int rt_parse_cpulist(const char *list, void *cpuset, size_t setsize, struct rt_err *err);
 /* Apply the capability sets alone (used by exec with --cap). */
 int rt_caps_apply(const struct rt_caps *caps, struct rt_err *err);
+/* Ambient caps that cannot be raised (not both permitted and inheritable). */
+uint64_t rt_caps_ambient_ungrantable(const struct rt_caps *caps);
 /* All capabilities the running kernel knows, as a mask. */
 uint64_t rt_caps_all(void);
 

@@ -1286,9 +1286,15 @@ static void error_position(const char *json, size_t len, size_t *line, size_t *c
 	*col = 1;
 	if (!h)
 		return;
-	if (yajl_parse(h, (const unsigned char *)json, len) == yajl_status_ok)
-		yajl_complete_parse(h);
-	off = yajl_get_bytes_consumed(h);
+	if (yajl_parse(h, (const unsigned char *)json, len) == yajl_status_ok) {
+		/* Only the end can be wrong: premature EOF. */
+		off = len;
+	} else {
+		/* yajl has consumed the offending token: point at its last byte. */
+		off = yajl_get_bytes_consumed(h);
+		if (off > 0)
+			off--;
+	}
 	yajl_free(h);
 	for (size_t i = 0; i < off && i < len; i++) {
 		if (json[i] == '\n') {
@@ -1298,6 +1304,36 @@ static void error_position(const char *json, size_t len, size_t *line, size_t *c
 			(*col)++;
 		}
 	}
+}
+
+/* yajl_tree_free() recurses once per nesting level, so a hostile document
+ * of a few million '[' would overflow the stack.  No real config nests
+ * anywhere near this deep. */
+#define JSON_MAX_DEPTH 128
+
+static bool too_deep(const char *json, size_t len)
+{
+	bool in_str = false;
+	size_t depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = json[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > JSON_MAX_DEPTH)
+				return true;
+		} else if ((ch == ']' || ch == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return false;
 }
 
 static int pj_parse_text(const char *json, size_t len, const char *label, yajl_val *out,
@@ -1311,6 +1347,9 @@ static int pj_parse_text(const char *json, size_t len, const char *label, yajl_v
 	if (nul)
 		return rt_err_set(err, EINVAL, "%s: invalid JSON: NUL byte at offset %zu",
 				  label, (size_t)(nul - json));
+	if (too_deep(json, len))
+		return rt_err_set(err, EINVAL, "%s: invalid JSON: nested deeper than %d levels",
+				  label, JSON_MAX_DEPTH);
 	/* yajl_tree wants a NUL-terminated string. */
 	copy = malloc(len + 1);
 	if (!copy)
@@ -1324,8 +1363,8 @@ static int pj_parse_text(const char *json, size_t len, const char *label, yajl_v
 	 * only makes sense on a terminal. */
 	errbuf[strcspn(errbuf, "\n")] = '\0';
 	error_position(copy, len, &line, &col);
-	return rt_err_set(err, EINVAL, "%s: invalid JSON at line %zu, column %zu: %s",
-			  label, line, col, errbuf[0] ? errbuf : "parse error");
+	return rt_err_set(err, EINVAL, "%s: invalid JSON: %s at line %zu, column %zu",
+			  label, errbuf[0] ? errbuf : "parse error", line, col);
 }
 
 /* ---- entry points ---- */

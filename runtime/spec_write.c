@@ -136,13 +136,13 @@ static void default_process(struct gw *w, const char *const *args)
 	kstrv(w, "args", args && args[0] ? args : sh);
 	kstrv(w, "env", env);
 	kv(w, "cwd", "/");
-	/* As runc: everything but inheritable, so exec'd binaries do not
-	 * gain capabilities through file caps. */
+	/* As runc since 1.2: no inheritable (so exec'd binaries do not gain
+	 * capabilities through file caps) and hence no ambient, which the
+	 * kernel only grants for caps that are also inheritable. */
 	omap(w, "capabilities");
 	kstrv(w, "bounding", default_caps);
 	kstrv(w, "effective", default_caps);
 	kstrv(w, "permitted", default_caps);
-	kstrv(w, "ambient", default_caps);
 	cmap(w);
 	oarr(w, "rlimits");
 	omap(w, NULL);

@@ -83,3 +83,89 @@ check_no_leaks() {
 	done
 	[ -z "$leaks" ] || fail "leaked:$leaks"
 }
+
+# ---- helpers for t_config.sh, t_badinput.sh, t_security.sh ----
+
+# The check programs (recvtty, seccomp_agent), built next to hull.
+HELPERS=${HELPERS:-$(cd "$(dirname "$HULL")" && pwd)/tests/helpers}
+
+# cfg BUNDLE FILTER [STRING...]: edit config.json with a jq filter; the
+# strings are $ARGS.positional (so multi-line scripts stay one argument).
+cfg() {
+	local b=$1 f=$2
+	shift 2
+	jq "$f" --args "$@" < "$b/config.json" > "$b/config.json.new" &&
+		mv "$b/config.json.new" "$b/config.json"
+}
+
+# set_argv BUNDLE ARGS...: process.args, each argument kept whole.
+set_argv() {
+	local b=$1
+	shift
+	cfg "$b" '.process.args = $ARGS.positional' "$@"
+}
+
+# run_sh SCRIPT: run `sh -c SCRIPT` as ${IDPREFIX}a from $B; prints its
+# stdout and stderr together, returns hull's status.
+run_sh() {
+	set_argv "$B" sh -c "$1"
+	h run --bundle "$B" "${IDPREFIX}a" 2>&1
+}
+
+# wait_for TENTHS CMD...: retry CMD every 0.1 s; fails after TENTHS tries.
+wait_for() {
+	local n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# wait_pid_gone PID TENTHS: wait for a background job we started to end;
+# kill it (that pid only) when it does not.  Returns its status, or 124.
+wait_pid_gone() {
+	local pid=$1 n=$2
+	while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
+# state_empty: nothing of this test under --root and no cgroup of ours.
+state_empty() {
+	local cg
+	if [ -n "$(ls -A "$STATE" 2>/dev/null)" ]; then
+		fail "state dir not empty: $(ls -A "$STATE" | tr '\n' ' ')"
+		return 1
+	fi
+	for cg in /sys/fs/cgroup/*/hull/"$IDPREFIX"* /sys/fs/cgroup/hull/"$IDPREFIX"*; do
+		if [ -e "$cg" ]; then
+			fail "cgroup left: $cg"
+			return 1
+		fi
+	done
+	return 0
+}
+
+# expect_clean_failure WHAT OUTPUT RC NEEDLE: exit status 1, exactly one
+# line "hull: ...", containing NEEDLE, and nothing left behind.
+expect_clean_failure() {
+	local what=$1 out=$2 rc=$3 needle=$4
+	expect_eq "$what: exit status" "$rc" 1 || return 1
+	expect_eq "$what: number of output lines" "$(printf '%s\n' "$out" | wc -l)" 1 || {
+		fail "$what: output was: $out"
+		return 1
+	}
+	expect_contains "$what: message" "$out" "hull: " || return 1
+	expect_contains "$what: message" "$out" "$needle" || return 1
+	state_empty
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -241,7 +242,149 @@ Test(cgroup_apply, unified_needs_v2)
 	cg_handle_free(h);
 }
 
+/* A fake v2 tree in /tmp (regular files), to check the values written. */
+struct fake {
+	char root[64], mi[256], dir[128];
+};
+
+static void fake_v2(struct fake *f, const char *const *files)
+{
+	char p[256];
+
+	snprintf(f->root, sizeof(f->root), "/tmp/hull-cg-v2-XXXXXX");
+	cr_assert_not_null(mkdtemp(f->root));
+	snprintf(f->mi, sizeof(f->mi), "40 30 0:99 / %s rw - cgroup2 cgroup2 rw\n", f->root);
+	snprintf(f->dir, sizeof(f->dir), "%s/c", f->root);
+	cr_assert_eq(mkdir(f->dir, 0755), 0);
+	for (size_t i = 0; files[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, files[i]);
+		FILE *fp = fopen(p, "we");
+		cr_assert_not_null(fp);
+		fclose(fp);
+	}
+}
+
+static void fake_rm(struct fake *f, const char *const *files)
+{
+	char p[256];
+
+	for (size_t i = 0; files[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, files[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	rmdir(f->root);
+}
+
+static void assert_file(const char *dir, const char *file, const char *want);
+
+Test(cgroup_apply, v2_values)
+{
+	static const char *const files[] = { "memory.max", "memory.swap.max", "memory.low",
+		"cpu.weight", "cpu.max", "pids.max", "io.weight", "cpuset.cpus", "cpuset.mems",
+		NULL };
+	struct fake f;
+	struct cg_handle *h;
+	struct rt_resources r;
+	struct rt_err err = { 0 };
+
+	fake_v2(&f, files);
+	h = open_fixture(f.mi, "/c");
+	cr_assert_str_eq(cg_handle_dir(h, 0), f.dir);
+	cg_resources_init(&r);
+	r.mem_limit = 1LL << 30;
+	r.mem_swap = 2LL << 30;
+	r.mem_reservation = 512LL << 20;
+	r.cpu_shares = 1024;
+	r.cpu_quota = 50000;
+	r.cpu_period = 100000;
+	r.has_pids_limit = true;
+	r.pids_limit = 0;
+	r.blkio_weight = 500;
+	r.cpu_cpus = "0-1";
+	r.cpu_mems = "0";
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	assert_file(f.dir, "memory.max", "1073741824");
+	assert_file(f.dir, "memory.swap.max", "1073741824");   /* swap alone */
+	assert_file(f.dir, "memory.low", "536870912");
+	assert_file(f.dir, "cpu.weight", "39");
+	assert_file(f.dir, "cpu.max", "50000 100000");
+	assert_file(f.dir, "pids.max", "max");
+	assert_file(f.dir, "io.weight", "default 4950");
+	assert_file(f.dir, "cpuset.cpus", "0-1");
+	assert_file(f.dir, "cpuset.mems", "0");
+	fake_rm(&f, files);
+	cg_handle_free(h);
+
+	/* period alone keeps the quota unlimited; extremes of the weight maps */
+	fake_v2(&f, files);
+	h = open_fixture(f.mi, "/c");
+	cg_resources_init(&r);
+	r.cpu_period = 200000;
+	r.cpu_shares = 262144;
+	r.blkio_weight = 10;
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	assert_file(f.dir, "cpu.max", "max 200000");
+	assert_file(f.dir, "cpu.weight", "10000");
+	assert_file(f.dir, "io.weight", "default 1");
+	fake_rm(&f, files);
+	cg_handle_free(h);
+}
+
+Test(cgroup_apply, v2_errors)
+{
+	static const char *const files[] = { "memory.max", "memory.swap.max", NULL };
+	struct fake f;
+	struct cg_handle *h;
+	struct rt_resources r;
+	struct rt_err err = { 0 };
+
+	fake_v2(&f, files);
+	h = open_fixture(f.mi, "/c");
+	cg_resources_init(&r);
+	r.mem_limit = 100;
+	r.mem_swap = 50;
+	cr_assert_eq(cg_apply(h, &r, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "memory.swap"), "%s", err.msg);
+
+	/* a missing controller file is named with the value */
+	cg_resources_init(&r);
+	r.has_pids_limit = true;
+	r.pids_limit = 7;
+	cr_assert_eq(cg_apply(h, &r, &err), -ENOENT);
+	cr_assert(strstr(err.msg, "pids.max: write \"7\""), "%s", err.msg);
+
+	/* unified keys cannot walk out of the cgroup directory */
+	struct rt_kv kv = { "../memory.max", "1" };
+	cg_resources_init(&r);
+	r.unified = &kv;
+	r.n_unified = 1;
+	cr_assert_eq(cg_apply(h, &r, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "invalid key"), "%s", err.msg);
+	fake_rm(&f, files);
+	cg_handle_free(h);
+}
+
 /* ---- on the real host ---- */
+
+/* Whatever a failed test left behind: thaw, kill, remove. */
+static char g_path[128];
+static pid_t g_child;
+
+static void host_cleanup(void)
+{
+	struct rt_err err = { 0 };
+	struct cg_handle *h = NULL;
+
+	if (!g_path[0] || cg_open(g_path, &h, &err) < 0)
+		return;
+	cg_freeze(h, false, &err);
+	cg_kill_all(h, SIGKILL, &err);
+	if (g_child > 0 && kill(g_child, SIGKILL) == 0)
+		waitpid(g_child, NULL, 0);
+	cg_destroy(h, &err);
+	cg_handle_free(h);
+}
 
 static bool host_has(const char *path)
 {
@@ -259,6 +402,23 @@ static void assert_file(const char *dir, const char *file, const char *want)
 	cr_assert_not_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
+	cr_assert_str_eq(buf, want, "%s", p);
+}
+
+static void assert_file_all(const char *dir, const char *file, const char *want)
+{
+	char p[4096], buf[4096];
+	FILE *f;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	f = fopen(p, "re");
+	cr_assert_not_null(f, "%s", p);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
 	cr_assert_str_eq(buf, want, "%s", p);
 }
 
@@ -291,7 +451,7 @@ static void assert_gone(struct cg_handle *h)
 			  cg_handle_dir(h, i));
 }
 
-Test(cgroup_host, round_trip, .timeout = 30)
+Test(cgroup_host, round_trip, .timeout = 30, .fini = host_cleanup)
 {
 	struct rt_err err = { 0 };
 	struct cg_handle *h = NULL;
@@ -305,11 +465,26 @@ Test(cgroup_host, round_trip, .timeout = 30)
 	if (!host_has("/sys/fs/cgroup/memory") && !host_has("/sys/fs/cgroup/cgroup.procs"))
 		cr_skip_test("needs root and a writable cgroup hierarchy");
 	snprintf(path, sizeof(path), "/hull-unit-%d", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "%s", path);
 	cg_resources_init(&r);
 	r.present = true;
 	r.mem_limit = 64 << 20;
 	r.has_pids_limit = true;
 	r.pids_limit = 10;
+	struct rt_kv kv = { "cgroup.max.descendants", "5" };
+	r.unified = &kv;
+	r.n_unified = 1;
+	r.cpu_shares = 512;
+	r.cpu_quota = 50000;
+	r.cpu_period = 100000;
+	r.cpu_cpus = "0";
+	struct rt_device_rule dev[] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+		{ .allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm" },
+		{ .allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rw" },
+	};
+	r.devices = dev;
+	r.n_devices = 3;
 	cr_assert_eq(cg_create(path, &r, &h, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(cg_handle_path(h), path);
 
@@ -319,6 +494,16 @@ Test(cgroup_host, round_trip, .timeout = 30)
 	else
 		assert_file(dir_with(h, "memory.max"), "memory.max", "67108864");
 	assert_file(dir_with(h, "pids.max"), "pids.max", "10");
+	const char *cpu = dir_with(h, "cpu.shares"), *devs = dir_with(h, "devices.list");
+	if (cpu) {
+		assert_file(cpu, "cpu.shares", "512");
+		assert_file(cpu, "cpu.cfs_quota_us", "50000");
+	}
+	assert_file(dir_with(h, "cpuset.cpus"), "cpuset.cpus", "0");
+	if (devs)
+		assert_file_all(devs, "devices.list", "c 1:3 rwm\nc 136:* rw");
+	/* hybrid: unified keys go to the v2 tree, which every layout here has */
+	assert_file(dir_with(h, "cgroup.max.descendants"), "cgroup.max.descendants", "5");
 
 	/* The workload's own sub-cgroup must not block destroy. */
 	snprintf(sub, sizeof(sub), "%s/workload-child", cg_handle_dir(h, 0));
@@ -327,9 +512,11 @@ Test(cgroup_host, round_trip, .timeout = 30)
 	child = fork();
 	cr_assert(child >= 0);
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pause();
 		_exit(0);
 	}
+	g_child = child;
 	cr_assert_eq(cg_enter(h, child, &err), 0, "%s", err.msg);
 	cr_assert_eq(cg_pids(h, &pids, &n, &err), 0, "%s", err.msg);
 	cr_assert(in_list(pids, n, child), "child %d not in cg_pids (%zu pids)", child, n);
@@ -346,7 +533,10 @@ Test(cgroup_host, round_trip, .timeout = 30)
 	cr_assert_not(frozen);
 
 	cr_assert_eq(cg_kill_all(h, SIGKILL, &err), 0, "%s", err.msg);
-	cr_assert_eq(waitpid(child, &st, 0), child);
+	/* Bounded wait, so a kill that did nothing fails here and fini cleans. */
+	for (int i = 0; i < 500 && waitpid(child, &st, WNOHANG) == 0; i++)
+		usleep(10000);
+	cr_assert(kill(child, 0) < 0 && errno == ESRCH, "child %d survived cg_kill_all", child);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 
 	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
@@ -356,7 +546,7 @@ Test(cgroup_host, round_trip, .timeout = 30)
 	cg_handle_free(h);
 }
 
-Test(cgroup_host, invalid_value_leaves_nothing, .timeout = 30)
+Test(cgroup_host, invalid_value_leaves_nothing, .timeout = 30, .fini = host_cleanup)
 {
 	struct rt_err err = { 0 };
 	struct cg_handle *h = NULL, *probe = NULL;
@@ -367,6 +557,7 @@ Test(cgroup_host, invalid_value_leaves_nothing, .timeout = 30)
 		cr_skip_test("needs root and a writable cgroup hierarchy");
 	snprintf(top, sizeof(top), "/hull-unit-bad-%d", (int)getpid());
 	snprintf(path, sizeof(path), "%s/nested", top);
+	snprintf(g_path, sizeof(g_path), "%s", top);
 	cg_resources_init(&r);
 	r.present = true;
 	r.cpu_cpus = "999999";
@@ -379,7 +570,7 @@ Test(cgroup_host, invalid_value_leaves_nothing, .timeout = 30)
 	cg_handle_free(probe);
 }
 
-Test(cgroup_host, hull_parent_removed_when_empty, .timeout = 30)
+Test(cgroup_host, hull_parent_removed_when_empty, .timeout = 30, .fini = host_cleanup)
 {
 	struct rt_err err = { 0 };
 	struct cg_handle *h = NULL, *parent = NULL;
@@ -391,6 +582,7 @@ Test(cgroup_host, hull_parent_removed_when_empty, .timeout = 30)
 		cr_skip_test("needs root and a writable cgroup hierarchy");
 	snprintf(ppath, sizeof(ppath), "/hull/unit-grp-%d", (int)getpid());
 	snprintf(path, sizeof(path), "%s/c", ppath);
+	snprintf(g_path, sizeof(g_path), "%s", ppath);
 	cg_resources_init(&r);
 	cr_assert_eq(cg_create(path, &r, &h, &err), 0, "%s", err.msg);
 	cr_assert_eq(cg_open(ppath, &parent, &err), 0, "%s", err.msg);
@@ -406,7 +598,7 @@ Test(cgroup_host, hull_parent_removed_when_empty, .timeout = 30)
 	cg_handle_free(parent);
 }
 
-Test(cgroup_host, write_error_names_file_and_value, .timeout = 30)
+Test(cgroup_host, write_error_names_file_and_value, .timeout = 30, .fini = host_cleanup)
 {
 	struct rt_err err = { 0 };
 	struct cg_handle *h = NULL;
@@ -416,6 +608,7 @@ Test(cgroup_host, write_error_names_file_and_value, .timeout = 30)
 	if (geteuid() != 0 || access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK))
 		cr_skip_test("needs root and v1 memory with swap accounting");
 	snprintf(path, sizeof(path), "/hull-unit-sw-%d", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "%s", path);
 	cg_resources_init(&r);
 	r.mem_limit = 64 << 20;
 	r.mem_swap = 32 << 20;           /* below the limit: the kernel refuses */
@@ -423,6 +616,103 @@ Test(cgroup_host, write_error_names_file_and_value, .timeout = 30)
 	cr_assert(strstr(err.msg, "memory.memsw.limit_in_bytes: write \"33554432\": Invalid "
 			 "argument"), "%s", err.msg);
 	cr_assert_eq(cg_open(path, &h, &err), 0);
+	assert_gone(h);
+	cg_handle_free(h);
+}
+
+/* The host's v2 mount presented as the only cgroup filesystem: a pure v2
+ * layout without touching the host's mounts. */
+Test(cgroup_host, v2_round_trip, .timeout = 30, .fini = host_cleanup)
+{
+	static const char *mi =
+		"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+	struct rt_err err = { 0 };
+	struct cg_handle *h = NULL;
+	struct rt_resources r;
+	char path[64], *p = NULL;
+	pid_t *pids = NULL, child;
+	size_t n = 0;
+	bool frozen = false;
+	int st = 0;
+
+	if (!host_has("/sys/fs/cgroup/unified/cgroup.procs"))
+		cr_skip_test("needs root and a cgroup2 mount at /sys/fs/cgroup/unified");
+	snprintf(path, sizeof(path), "/hull-unit-v2-%d/c", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "/hull-unit-v2-%d", (int)getpid());
+	p = fixture(mi);
+	cg_resources_init(&r);
+	struct rt_kv kv = { "cgroup.max.depth", "3" };
+	r.unified = &kv;
+	r.n_unified = 1;
+	cr_assert_eq(cg_create_at(p, path, &r, &h, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg_handle_layout(h), CG_LAYOUT_UNIFIED);
+	cr_assert_eq(cg_handle_ndirs(h), 1);
+	assert_file(cg_handle_dir(h, 0), "cgroup.max.depth", "3");
+
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	g_child = child;
+	cr_assert_eq(cg_enter(h, child, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg_pids(h, &pids, &n, &err), 0, "%s", err.msg);
+	cr_assert(in_list(pids, n, child));
+	free(pids);
+	cr_assert_eq(cg_freeze(h, true, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
+	cr_assert(frozen);
+	cr_assert_eq(cg_freeze(h, false, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
+	cr_assert_not(frozen);
+	cr_assert_eq(cg_kill_all(h, SIGKILL, &err), 0, "%s", err.msg);
+	for (int i = 0; i < 500 && waitpid(child, &st, WNOHANG) == 0; i++)
+		usleep(10000);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
+	assert_gone(h);
+	cg_handle_free(h);
+
+	/* The handle from create knows it made the parent: that goes too. */
+	cr_assert_eq(cg_open_at(p, g_path, &h, &err), 0, "%s", err.msg);
+	assert_gone(h);
+	cg_handle_free(h);
+	unlink(p);
+	free(p);
+}
+
+/* v1 needs memsw >= limit at every step: raising and lowering both work. */
+Test(cgroup_host, v1_swap_update_order, .timeout = 30, .fini = host_cleanup)
+{
+	struct rt_err err = { 0 };
+	struct cg_handle *h = NULL;
+	struct rt_resources r;
+	const char *d;
+	char path[64];
+
+	if (geteuid() != 0 || access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK))
+		cr_skip_test("needs root and v1 memory with swap accounting");
+	snprintf(path, sizeof(path), "/hull-unit-swo-%d", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "%s", path);
+	cg_resources_init(&r);
+	r.mem_limit = 64 << 20;
+	r.mem_swap = 128 << 20;
+	cr_assert_eq(cg_create(path, &r, &h, &err), 0, "%s", err.msg);
+	d = dir_with(h, "memory.memsw.limit_in_bytes");
+	assert_file(d, "memory.memsw.limit_in_bytes", "134217728");
+	r.mem_limit = 256 << 20;
+	r.mem_swap = 512 << 20;
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	assert_file(d, "memory.limit_in_bytes", "268435456");
+	assert_file(d, "memory.memsw.limit_in_bytes", "536870912");
+	r.mem_limit = 32 << 20;
+	r.mem_swap = 64 << 20;
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	assert_file(d, "memory.limit_in_bytes", "33554432");
+	assert_file(d, "memory.memsw.limit_in_bytes", "67108864");
+	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
 	assert_gone(h);
 	cg_handle_free(h);
 }
