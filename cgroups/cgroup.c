@@ -650,8 +650,3 @@ int cg_freeze(struct cg_handle *h, bool frozen, struct rt_err *err)
 	return rt_err_set(err, ETIMEDOUT, "cgroup %s: %s did not take effect within 5s",
 			  h->path, frozen ? "freeze" : "thaw");
 }
-
-/* Until Makefile.am lists cgroups/detect.c and cgroups/resources.c, they are
- * built as part of this file.  Remove these lines when it does. */
-#include "cgroups/detect.c"
-#include "cgroups/resources.c"

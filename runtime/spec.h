@@ -202,6 +202,9 @@ struct rt_kv {
 
 /* linux.resources: parsed here, applied by cgroups/.  Unset numbers are -1
  * (or has_* false) so "not given" and "0" stay distinct. */
+/* A limit given as -1 ("unlimited") in JSON; -1 itself means "not given". */
+#define RT_RES_UNLIMITED INT64_MIN
+
 struct rt_resources {
 	bool present;
 	/* memory */

@@ -200,6 +200,17 @@ static int pj_int(struct pj *c, yajl_val obj, const char *key, int64_t min, int6
 	return 0;
 }
 
+/* A resource limit: JSON -1 means unlimited, kept apart from "not given". */
+static int pj_limit(struct pj *c, yajl_val obj, const char *key, int64_t *out)
+{
+	bool present = false;
+	int r = pj_int(c, obj, key, INT64_MIN + 1, INT64_MAX, out, &present);
+
+	if (r == 0 && present && *out == -1)
+		*out = RT_RES_UNLIMITED;
+	return r;
+}
+
 static int pj_u32(struct pj *c, yajl_val obj, const char *key, uint32_t *out, bool *present)
 {
 	uint64_t x;
@@ -1040,11 +1051,11 @@ static int parse_memory(struct pj *c, yajl_val res, struct rt_resources *r)
 	if (!o)
 		return 0;
 	mark = pj_push_key(c, "memory");
-	if (pj_int(c, o, "limit", INT64_MIN, INT64_MAX, &r->mem_limit, NULL) < 0 ||
-	    pj_int(c, o, "reservation", INT64_MIN, INT64_MAX, &r->mem_reservation, NULL) < 0 ||
-	    pj_int(c, o, "swap", INT64_MIN, INT64_MAX, &r->mem_swap, NULL) < 0 ||
-	    pj_int(c, o, "kernel", INT64_MIN, INT64_MAX, &r->mem_kernel, NULL) < 0 ||
-	    pj_int(c, o, "kernelTCP", INT64_MIN, INT64_MAX, &r->mem_kernel_tcp, NULL) < 0 ||
+	if (pj_limit(c, o, "limit", &r->mem_limit) < 0 ||
+	    pj_limit(c, o, "reservation", &r->mem_reservation) < 0 ||
+	    pj_limit(c, o, "swap", &r->mem_swap) < 0 ||
+	    pj_limit(c, o, "kernel", &r->mem_kernel) < 0 ||
+	    pj_limit(c, o, "kernelTCP", &r->mem_kernel_tcp) < 0 ||
 	    pj_int(c, o, "swappiness", 0, INT64_MAX, &r->mem_swappiness, NULL) < 0 ||
 	    pj_bool(c, o, "disableOOMKiller", &r->disable_oom_killer, &r->has_disable_oom_killer) < 0 ||
 	    pj_bool(c, o, "useHierarchy", &r->use_hierarchy, &r->has_use_hierarchy) < 0 ||
@@ -1067,7 +1078,7 @@ static int parse_cpu(struct pj *c, yajl_val res, struct rt_resources *r)
 	mark = pj_push_key(c, "cpu");
 	/* uint64 in the spec, but nothing sane exceeds INT64_MAX. */
 	if (pj_int(c, o, "shares", 0, INT64_MAX, &r->cpu_shares, NULL) < 0 ||
-	    pj_int(c, o, "quota", INT64_MIN, INT64_MAX, &r->cpu_quota, NULL) < 0 ||
+	    pj_limit(c, o, "quota", &r->cpu_quota) < 0 ||
 	    pj_int(c, o, "burst", 0, INT64_MAX, &r->cpu_burst, NULL) < 0 ||
 	    pj_int(c, o, "period", 0, INT64_MAX, &r->cpu_period, NULL) < 0 ||
 	    pj_int(c, o, "realtimeRuntime", INT64_MIN, INT64_MAX, &r->cpu_realtime_runtime, NULL) < 0 ||

@@ -62,15 +62,22 @@ int rt_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 
 	if (fd < 0)
 		return rt_err_sys(err, errno, "open %s", path);
+	if (cap > max)
+		cap = max;
 	buf = malloc(cap + 1);
 	if (!buf)
 		return rt_err_set(err, ENOMEM, "out of memory");
 	for (;;) {
 		ssize_t n;
 		if (used == cap) {
-			char *nb;
-			if (cap >= max)
+			char *nb, probe;
+			if (cap >= max) {
+				/* Full: exactly max bytes is fine, one more is not. */
+				n = read(fd, &probe, 1);
+				if (n == 0)
+					break;
 				return rt_err_set(err, EFBIG, "%s: file larger than %zu bytes", path, max);
+			}
 			cap = cap * 2 > max ? max : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb)

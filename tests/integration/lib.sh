@@ -90,11 +90,18 @@ check_no_leaks() {
 HELPERS=${HELPERS:-$(cd "$(dirname "$HULL")" && pwd)/tests/helpers}
 
 # cfg BUNDLE FILTER [STRING...]: edit config.json with a jq filter; the
-# strings are $ARGS.positional (so multi-line scripts stay one argument).
+# strings are the array $A (passed with --arg, so that neither a leading
+# "-" nor a newline in them confuses jq).
 cfg() {
-	local b=$1 f=$2
+	local b=$1 f=$2 i=0 names="" a
+	local opts=()
 	shift 2
-	jq "$f" --args "$@" < "$b/config.json" > "$b/config.json.new" &&
+	for a in "$@"; do
+		opts+=(--arg "a$i" "$a")
+		names="$names${names:+,}\$a$i"
+		i=$((i + 1))
+	done
+	jq "${opts[@]}" "[$names] as \$A | $f" "$b/config.json" > "$b/config.json.new" &&
 		mv "$b/config.json.new" "$b/config.json"
 }
 
@@ -102,14 +109,18 @@ cfg() {
 set_argv() {
 	local b=$1
 	shift
-	cfg "$b" '.process.args = $ARGS.positional' "$@"
+	cfg "$b" '.process.args = $A' "$@"
 }
 
+# ht ARGS...: hull with a time limit, so that a hung hull fails its test
+# (exit status 124) instead of stopping the tier.
+ht() { timeout -k 2 15 "$HULL" --root "$STATE" "$@"; }
+
 # run_sh SCRIPT: run `sh -c SCRIPT` as ${IDPREFIX}a from $B; prints its
-# stdout and stderr together, returns hull's status.
+# stdout (stderr goes to the test's log), returns hull's status.
 run_sh() {
 	set_argv "$B" sh -c "$1"
-	h run --bundle "$B" "${IDPREFIX}a" 2>&1
+	ht run --bundle "$B" "${IDPREFIX}a"
 }
 
 # wait_for TENTHS CMD...: retry CMD every 0.1 s; fails after TENTHS tries.
@@ -160,6 +171,7 @@ state_empty() {
 # line "hull: ...", containing NEEDLE, and nothing left behind.
 expect_clean_failure() {
 	local what=$1 out=$2 rc=$3 needle=$4
+	[ "$rc" -ne 124 ] || fail "$what: hull hung (killed after 15 s): $out"
 	expect_eq "$what: exit status" "$rc" 1 || return 1
 	expect_eq "$what: number of output lines" "$(printf '%s\n' "$out" | wc -l)" 1 || {
 		fail "$what: output was: $out"
@@ -168,4 +180,16 @@ expect_clean_failure() {
 	expect_contains "$what: message" "$out" "hull: " || return 1
 	expect_contains "$what: message" "$out" "$needle" || return 1
 	state_empty
+}
+
+# hq ARGS...: hull with its stdio (and so the stdio of a container it
+# leaves running: create, run -d) away from the test's pipes, which would
+# otherwise stay open after a failed test; prints hull's output when it
+# fails.
+hq() {
+	local log=$TESTROOT/hq.$IDPREFIX.$RANDOM rc=0
+	ht "$@" </dev/null >"$log" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || cat "$log"
+	rm -f "$log"
+	return $rc
 }

@@ -3,7 +3,7 @@
 # create_fails NEEDLE: `hull create` of $B fails cleanly, naming NEEDLE.
 create_fails() {
 	set +e
-	out=$(h create --bundle "$B" "${IDPREFIX}a" 2>&1)
+	out=$(hq create --bundle "$B" "${IDPREFIX}a" 2>&1)
 	rc=$?
 	set -e
 	expect_clean_failure "create" "$out" "$rc" "$1"
@@ -39,7 +39,8 @@ test_bad_field_type() {
 test_bad_field_type_nested() {
 	make_bundle "$B"
 	cfg "$B" '.mounts[1].options = "nosuid"'
-	create_fails "mounts"
+	create_fails "mounts[1].options"
+	B=$B/second
 	make_bundle "$B"
 	cfg "$B" '.process.args = "sh"'
 	create_fails "process.args"
@@ -52,7 +53,7 @@ test_bad_missing_rootfs() {
 }
 
 test_bad_missing_bundle() {
-	set +e; out=$(h create --bundle "$TESTROOT/no-such-bundle-$IDPREFIX" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(hq create --bundle "$TESTROOT/no-such-bundle-$IDPREFIX" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	expect_clean_failure "missing bundle" "$out" "$rc" "no-such-bundle-$IDPREFIX"
 }
 
@@ -124,7 +125,7 @@ test_bad_userns_without_mappings() {
 test_bad_sysctl_host_netns() {
 	make_bundle "$B"
 	cfg "$B" '.linux.namespaces |= map(select(.type != "network")) |
-		.linux.sysctl = {"net.ipv4.ip_forward": $ARGS.positional[0]}' \
+		.linux.sysctl = {"net.ipv4.ip_forward": $A[0]}' \
 		"$(cat /proc/sys/net/ipv4/ip_forward)"
 	create_fails "net.ipv4.ip_forward"
 }
@@ -134,7 +135,7 @@ test_bad_sysctl_host_netns() {
 # changes nothing.
 test_bad_sysctl_not_namespaced() {
 	make_bundle "$B"
-	cfg "$B" '.linux.sysctl = {"kernel.panic": $ARGS.positional[0]}' "$(cat /proc/sys/kernel/panic)"
+	cfg "$B" '.linux.sysctl = {"kernel.panic": $A[0]}' "$(cat /proc/sys/kernel/panic)"
 	create_fails "kernel.panic"
 }
 
@@ -143,7 +144,7 @@ test_bad_seccomp_syscall_name() {
 	cfg "$B" '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
 		syscalls: [{names: ["no_such_syscall_x"], action: "SCMP_ACT_ERRNO"}]}'
 	# runc ignores unknown names (newer kernels' syscalls); failing is fine too
-	set +e; out=$(h run --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(ht run --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	if [ "$rc" -ne 0 ]; then
 		expect_clean_failure "unknown syscall" "$out" "$rc" "no_such_syscall_x"
 	fi
@@ -170,7 +171,7 @@ test_bad_rlimit_type() {
 test_bad_rlimit_soft_above_hard() {
 	make_bundle "$B"
 	cfg "$B" '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: 2000, hard: 1000}]'
-	create_fails "RLIMIT_NOFILE"
+	create_fails "process.rlimits[0]"
 }
 
 test_bad_intel_rdt() {
@@ -183,27 +184,27 @@ test_bad_intel_rdt() {
 test_bad_id_chars() {
 	make_bundle "$B"
 	long=$(printf 'a%.0s' $(seq 1025))
-	for id in "a b" "-x" "x:y" "x\$y" "$long" "x
+	for id in "a b" "x:y" "x\$y" "$long" "x
 y"; do
-		set +e; out=$(h create --bundle "$B" "$id" 2>&1); rc=$?; set -e
+		set +e; out=$(hq create --bundle "$B" "$id" 2>&1); rc=$?; set -e
 		expect_clean_failure "create '$id'" "$out" "$rc" "invalid container id"
 	done
-	set +e; out=$(h create --bundle "$B" "" 2>&1); rc=$?; set -e
+	set +e; out=$(hq create --bundle "$B" "" 2>&1); rc=$?; set -e
 	[ "$rc" -ne 0 ] || fail "empty id accepted"
 	state_empty
 }
 
 test_bad_duplicate_keeps_first() {
 	make_bundle "$B" sleep 30
-	h create --bundle "$B" "${IDPREFIX}a"
+	hq create --bundle "$B" "${IDPREFIX}a"
 	first=$(h state "${IDPREFIX}a")
 	mkdir -p "$B/other" && make_bundle "$B/other" true
-	set +e; out=$(h create --bundle "$B/other" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(hq create --bundle "$B/other" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	expect_eq "duplicate exit" "$rc" 1
 	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
 	expect_contains "duplicate" "$out" "container \"${IDPREFIX}a\" already exists"
 	expect_eq "first container untouched" "$(h state "${IDPREFIX}a")" "$first"
-	h start "${IDPREFIX}a"
+	ht start "${IDPREFIX}a"
 	expect_eq "first still starts" "$(status_of "${IDPREFIX}a")" running
 	h delete --force "${IDPREFIX}a"
 }
@@ -223,7 +224,7 @@ test_bad_unknown_id_every_verb() {
 # a container that ran and stopped (run --keep)
 make_stopped() {
 	make_bundle "$B" true
-	h run --keep --bundle "$B" "${IDPREFIX}a"
+	ht run --keep --bundle "$B" "${IDPREFIX}a"
 	expect_eq "status" "$(status_of "${IDPREFIX}a")" stopped
 }
 
@@ -238,7 +239,7 @@ test_bad_kill_stopped() {
 
 test_bad_start_stopped() {
 	make_stopped
-	set +e; out=$(h start "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(ht start "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	expect_eq "start exit" "$rc" 1
 	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
 	echo "$out" | grep -Eq 'stopped|not running' || fail "start of a stopped container: $out"
@@ -248,27 +249,18 @@ test_bad_start_stopped() {
 
 test_bad_exec_stopped() {
 	make_stopped
-	set +e; out=$(h exec "${IDPREFIX}a" true 2>&1); rc=$?; set -e
+	set +e; out=$(ht exec "${IDPREFIX}a" true 2>&1); rc=$?; set -e
 	expect_eq "exec exit" "$rc" 1
 	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
-	expect_contains "exec" "$out" "container is not running"
+	echo "$out" | grep -Eq 'stopped|not running' || fail "exec in a stopped container: $out"
 	h delete "${IDPREFIX}a"
-}
-
-test_bad_exec_created() {
-	make_bundle "$B" sleep 30
-	h create --bundle "$B" "${IDPREFIX}a"
-	set +e; out=$(h exec "${IDPREFIX}a" true 2>&1); rc=$?; set -e
-	expect_eq "exec exit" "$rc" 1
-	expect_contains "exec in a created container" "$out" "not running"
-	h delete --force "${IDPREFIX}a"
 }
 
 # run of a command the rootfs does not have: one line naming it, exit 1
 # (or 127, as a shell would), nothing left.
 test_bad_command_missing_run() {
 	make_bundle "$B" /no/such/cmd
-	set +e; out=$(h run --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(ht run --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	[ "$rc" -eq 1 ] || [ "$rc" -eq 127 ] || fail "exit status $rc: $out"
 	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
 	expect_contains "missing command" "$out" "/no/such/cmd"
@@ -281,9 +273,9 @@ test_bad_command_missing_run() {
 # either way it names the command and delete cleans up.
 test_bad_command_missing_create_start() {
 	make_bundle "$B" nosuchcmd
-	set +e; out=$(h create --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(hq create --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	if [ "$rc" -eq 0 ]; then
-		set +e; out=$(h start "${IDPREFIX}a" 2>&1); rc=$?; set -e
+		set +e; out=$(ht start "${IDPREFIX}a" 2>&1); rc=$?; set -e
 		expect_eq "start exit" "$rc" 1
 		expect_contains "start" "$out" "nosuchcmd"
 		h delete --force "${IDPREFIX}a"
@@ -297,19 +289,22 @@ test_bad_command_missing_create_start() {
 
 test_bad_command_not_executable() {
 	make_bundle "$B" /etc/passwd
-	set +e; out=$(h run --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(ht run --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	[ "$rc" -eq 1 ] || [ "$rc" -eq 126 ] || fail "exit status $rc: $out"
 	expect_contains "not executable" "$out" "Permission denied"
 	state_empty
 }
 
 # hull killed in the middle of create: delete --force cleans everything.
+# hull's own forks (stage1, init) keep its command line until they exec.
+no_create_process() { ! pgrep -f -- "$STATE create" >/dev/null; }
+
 test_bad_hull_killed_during_create() {
 	hk=$TESTROOT/hk-$IDPREFIX
 	mkdir -p "$hk"
 	make_bundle "$B" sh -c "sleep 30; : hull-it-marker-$IDPREFIX"
 	cfg "$B" '.hooks = {createRuntime: [{path: "/bin/sh",
-		args: ["sh", "-c", "echo $$ > \"$0\"; exec sleep 5", $ARGS.positional[0]]}]}' "$hk/hookpid"
+		args: ["sh", "-c", "echo $$ > \"$0\"; exec sleep 5", $A[0]]}]}' "$hk/hookpid"
 	trap 'p=$(cat "$hk/hookpid" 2>/dev/null); [ -n "$p" ] && grep -q sleep "/proc/$p/cmdline" 2>/dev/null && kill "$p"' EXIT
 	"$HULL" --root "$STATE" create --bundle "$B" "${IDPREFIX}a" </dev/null >"$hk/out" 2>&1 &
 	hpid=$!
@@ -319,7 +314,7 @@ test_bad_hull_killed_during_create() {
 	wait "$hpid" 2>/dev/null || true
 	h delete --force "${IDPREFIX}a"
 	state_empty
-	wait_for 20 sh -c "! pgrep -f -- '$STATE create' >/dev/null" ||
+	wait_for 20 no_create_process ||
 		fail "processes of the killed create remain: $(pgrep -a -f -- "$STATE create")"
 	set +e; out=$(h state "${IDPREFIX}a" 2>&1); set -e
 	expect_contains "state after delete" "$out" "does not exist"
@@ -327,7 +322,7 @@ test_bad_hull_killed_during_create() {
 
 test_bad_signal() {
 	make_bundle "$B" sleep 30
-	h run --detach --bundle "$B" "${IDPREFIX}a" </dev/null >/dev/null
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
 	for sig in SIGFOO FOO 999 -3 ""; do
 		set +e; out=$(h kill "${IDPREFIX}a" "$sig" 2>&1); rc=$?; set -e
 		expect_eq "kill '$sig' exit" "$rc" 1
@@ -341,7 +336,7 @@ test_bad_signal() {
 test_bad_preserve_fds() {
 	make_bundle "$B" true
 	for v in -1 abc 1x 99999999999; do
-		set +e; out=$(h run --preserve-fds "$v" --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+		set +e; out=$(ht run --preserve-fds "$v" --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 		[ "$rc" -eq 1 ] || [ "$rc" -eq 2 ] || fail "--preserve-fds $v: exit $rc: $out"
 		expect_contains "--preserve-fds $v" "$out" "preserve-fds"
 		state_empty

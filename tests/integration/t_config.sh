@@ -1,8 +1,17 @@
 # config.json, one field at a time, observed from inside the container.
 
+# a bundle straight from `hull spec` runs without a word on stderr
+test_cfg_default_spec_quiet() {
+	make_bundle "$B" true
+	ht run --bundle "$B" "${IDPREFIX}a" 2>"$TESTROOT/err.$IDPREFIX"
+	err=$(cat "$TESTROOT/err.$IDPREFIX")
+	rm -f "$TESTROOT/err.$IDPREFIX"
+	expect_eq "stderr of a default run" "$err" ""
+}
+
 test_cfg_env() {
 	make_bundle "$B"
-	cfg "$B" '.process.env = $ARGS.positional' "FOO=bar baz" "PATH=/bin" "EMPTY="
+	cfg "$B" '.process.env = $A' "FOO=bar baz" "PATH=/bin" "EMPTY="
 	out=$(HULL_IT_HOST_ONLY=1 run_sh 'echo "[$FOO]"; env | sort | tr "\n" " "')
 	expect_eq "env" "$out" "[bar baz]
 EMPTY= FOO=bar baz PATH=/bin PWD=/ SHLVL=1 "
@@ -29,8 +38,8 @@ test_cfg_user() {
 test_cfg_user_default_umask() {
 	make_bundle "$B"
 	out=$(run_sh 'umask; grep ^Groups: /proc/self/status | cut -f2')
-	expect_eq "umask and groups" "$(echo "$out" | sed 's/ *$//')" "0022
-"
+	# no supplementary groups: only umask's line remains
+	expect_eq "umask and groups" "$(echo "$out" | sed 's/ *$//')" "0022"
 }
 
 test_cfg_capabilities() {
@@ -135,7 +144,7 @@ test_cfg_mount_bind_ro() {
 	hd=$TESTROOT/hd-$IDPREFIX
 	mkdir -p "$hd" && echo hostdata > "$hd/f"
 	make_bundle "$B"
-	cfg "$B" '.mounts += [{destination: "/data", type: "bind", source: $ARGS.positional[0],
+	cfg "$B" '.mounts += [{destination: "/data", type: "bind", source: $A[0],
 		options: ["bind", "ro"]}]' "$hd"
 	out=$(run_sh 'cat /data/f; touch /data/g 2>&1; grep " /data " /proc/mounts | cut -d" " -f4 | cut -d, -f1')
 	rm -rf "$hd"
@@ -148,7 +157,7 @@ test_cfg_mount_bind_rw() {
 	hd=$TESTROOT/hd-$IDPREFIX
 	mkdir -p "$hd"
 	make_bundle "$B"
-	cfg "$B" '.mounts += [{destination: "/data", type: "none", source: $ARGS.positional[0],
+	cfg "$B" '.mounts += [{destination: "/data", type: "none", source: $A[0],
 		options: ["bind", "rw"]}]' "$hd"
 	run_sh 'echo fromcontainer > /data/g' >/dev/null
 	got=$(cat "$hd/g")
@@ -163,12 +172,12 @@ test_cfg_mount_rbind() {
 	mkdir -p "$hd/sub"
 	make_bundle "$B"
 	cfg "$B" '.mounts += [
-		{destination: "/b", type: "bind", source: $ARGS.positional[0], options: ["bind"]},
-		{destination: "/rb", type: "bind", source: $ARGS.positional[0], options: ["rbind"]}]' "$hd"
+		{destination: "/b", type: "bind", source: $A[0], options: ["bind"]},
+		{destination: "/rb", type: "bind", source: $A[0], options: ["rbind"]}]' "$hd"
 	set_argv "$B" sh -c 'echo "b:$(ls /b/sub)"; echo "rb:$(cat /rb/sub/f)"'
 	out=$(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs "$1/sub" &&
-		echo subfile > "$1/sub/f" && exec "$2" --root "$3" run --bundle "$4" "$5"' \
-		sh "$hd" "$HULL" "$STATE" "$B" "${IDPREFIX}a" 2>&1)
+		echo subfile > "$1/sub/f" && exec timeout 15 "$2" --root "$3" run --bundle "$4" "$5"' \
+		sh "$hd" "$HULL" "$STATE" "$B" "${IDPREFIX}a")
 	rm -rf "$hd"
 	expect_eq "bind vs rbind" "$out" "b:
 rb:subfile"
@@ -179,7 +188,7 @@ test_cfg_mount_bind_file() {
 	echo "file from the host" > "$hf"
 	make_bundle "$B"
 	cfg "$B" '.mounts += [{destination: "/etc/hostfile.conf", type: "bind",
-		source: $ARGS.positional[0], options: ["bind", "ro"]}]' "$hf"
+		source: $A[0], options: ["bind", "ro"]}]' "$hf"
 	out=$(run_sh 'cat /etc/hostfile.conf; [ -f /etc/hostfile.conf ] && echo regular')
 	rm -f "$hf"
 	expect_eq "bind of a file" "$out" "file from the host
@@ -296,7 +305,7 @@ test_cfg_join_net_namespace() {
 	ip netns add "$ns"
 	trap 'ip netns del "$ns" 2>/dev/null' EXIT
 	make_bundle "$B"
-	cfg "$B" '(.linux.namespaces[] | select(.type == "network")) .path = $ARGS.positional[0]' \
+	cfg "$B" '(.linux.namespaces[] | select(.type == "network")) .path = $A[0]' \
 		"/run/netns/$ns"
 	want=$(ip netns exec "$ns" readlink /proc/self/ns/net)
 	out=$(run_sh 'readlink /proc/self/ns/net')
@@ -308,11 +317,11 @@ test_cfg_user_namespace() {
 	cfg "$B" '.linux.namespaces += [{type: "user"}] |
 		.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}] |
 		.linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
-	h run --detach --bundle "$B" "${IDPREFIX}a" </dev/null >"$TESTROOT/out.$IDPREFIX" 2>&1 ||
+	ht run --detach --bundle "$B" "${IDPREFIX}a" </dev/null >"$TESTROOT/out.$IDPREFIX" 2>&1 ||
 		{ cat "$TESTROOT/out.$IDPREFIX"; false; }
 	pid=$(h state "${IDPREFIX}a" | jq -r .pid)
 	expect_eq "host uid of the process" "$(stat -c %u "/proc/$pid")" 100000
-	out=$(h exec "${IDPREFIX}a" sh -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map | tr -s " "')
+	out=$(ht exec "${IDPREFIX}a" sh -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map | tr -s " "')
 	expect_eq "inside" "$out" "0
 0
  0 100000 65536
@@ -342,7 +351,7 @@ test_cfg_terminal() {
 	sock=$TESTROOT/tty-$IDPREFIX.sock
 	start_recvtty "$sock" "$TESTROOT/tty-$IDPREFIX.out" "hello
 "
-	h run --console-socket "$sock" --bundle "$B" "${IDPREFIX}a"
+	ht run --console-socket "$sock" --bundle "$B" "${IDPREFIX}a"
 	wait_pid_gone "$RECVTTY_PID" 30 || fail "recvtty did not end: $?"
 	out=$(tr -d '\r' < "$TESTROOT/tty-$IDPREFIX.out")
 	rm -f "$TESTROOT/tty-$IDPREFIX.out"
@@ -355,10 +364,10 @@ test_cfg_terminal() {
 test_cfg_exec_terminal() {
 	[ -x "$HELPERS/recvtty" ] || fail "no $HELPERS/recvtty (make check TESTS=)"
 	make_bundle "$B" sleep 30
-	h run --detach --bundle "$B" "${IDPREFIX}a" </dev/null >/dev/null
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
 	sock=$TESTROOT/tty-$IDPREFIX.sock
 	start_recvtty "$sock" "$TESTROOT/tty-$IDPREFIX.out"
-	set +e; h exec -t --console-socket "$sock" "${IDPREFIX}a" sh -c 'tty; echo exec-tty-ok; exit 3'; rc=$?; set -e
+	set +e; ht exec -t --console-socket "$sock" "${IDPREFIX}a" sh -c 'tty; echo exec-tty-ok; exit 3'; rc=$?; set -e
 	wait_pid_gone "$RECVTTY_PID" 30 || fail "recvtty did not end: $?"
 	out=$(tr -d '\r' < "$TESTROOT/tty-$IDPREFIX.out")
 	rm -f "$TESTROOT/tty-$IDPREFIX.out"
@@ -396,7 +405,7 @@ test_cfg_seccomp_notify() {
 	make_bundle "$B"
 	sock=$TESTROOT/agent-$IDPREFIX.sock
 	cfg "$B" '.root.readonly = false | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
-		listenerPath: $ARGS.positional[0], listenerMetadata: "meta-data",
+		listenerPath: $A[0], listenerMetadata: "meta-data",
 		syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}' "$sock"
 	"$HELPERS/seccomp_agent" "$sock" "$TESTROOT/agent-$IDPREFIX.json" \
 		>"$TESTROOT/agent-$IDPREFIX.log" 2>&1 &
@@ -439,12 +448,12 @@ test_cfg_hooks() {
 	chmod +x "$B/rootfs/hook-start.sh"
 	cfg "$B" '.root.readonly = false | .hooks = {} | reduce
 		("prestart", "createRuntime", "createContainer", "poststart", "poststop") as $k (.;
-		.hooks[$k] = [{path: $ARGS.positional[0], args: ["hook.sh", $k, "arg-\($k)"],
+		.hooks[$k] = [{path: $A[0], args: ["hook.sh", $k, "arg-\($k)"],
 			env: ["PATH=/usr/bin:/bin", "HOOK_ENV=env-\($k)"]}]) |
 		.hooks.startContainer = [{path: "/hook-start.sh"}]' "$hk/hook.sh"
 	id=${IDPREFIX}a
 	bundle=$(cd "$B" && pwd -P)
-	h create --bundle "$B" "$id"
+	hq create --bundle "$B" "$id"
 	expect_eq "hooks run by create" "$(sort "$hk/order" | tr '\n' ' ')" \
 		"createContainer createRuntime prestart "
 	expect_eq "createContainer runs last" "$(tail -n 1 "$hk/order")" createContainer
@@ -456,7 +465,7 @@ test_cfg_hooks() {
 		expect_eq "$k: args and env" "$(cat "$hk/$k.args")" "arg-$k env-$k"
 	done
 	[ ! -e "$B/rootfs/tmp/startContainer.json" ] || fail "startContainer ran at create"
-	h start "$id"
+	ht start "$id"
 	wait_for 30 test -s "$hk/poststart.json" || fail "no poststart"
 	expect_eq "startContainer: id" "$(jq -r .id "$B/rootfs/tmp/startContainer.json")" "$id"
 	expect_eq "poststart: id" "$(jq -r .id "$hk/poststart.json")" "$id"
@@ -473,8 +482,8 @@ test_cfg_hooks() {
 
 test_cfg_hook_failure_cleans_up() {
 	make_bundle "$B" sh -c "sleep 30; : hull-it-marker-$IDPREFIX"
-	cfg "$B" '.hooks = {prestart: [{path: "/bin/sh", args: ["sh", "-c", "echo hook-says-no >&2; exit 3"]}]}'
-	set +e; out=$(h create --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	cfg "$B" '.hooks = {prestart: [{path: "/bin/sh", args: ["sh", "-c", "exit 3"]}]}'
+	set +e; out=$(hq create --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	expect_clean_failure "failing prestart hook" "$out" "$rc" "prestart"
 	set +e; out=$(h state "${IDPREFIX}a" 2>&1); set -e
 	expect_contains "state after the failed create" "$out" "does not exist"
@@ -483,10 +492,10 @@ test_cfg_hook_failure_cleans_up() {
 test_cfg_hook_timeout() {
 	make_bundle "$B" true
 	cfg "$B" '.hooks = {createRuntime: [{path: "/bin/bash", timeout: 1,
-		args: ["bash", "-c", $ARGS.positional[0]]}]}' \
+		args: ["bash", "-c", $A[0]]}]}' \
 		"exec -a sleep-hull-it-marker-$IDPREFIX sleep 10"
 	start=$(date +%s)
-	set +e; out=$(h create --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	set +e; out=$(hq create --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	took=$(( $(date +%s) - start ))
 	expect_clean_failure "hook timeout" "$out" "$rc" "createRuntime"
 	expect_contains "hook timeout" "$out" "time"
@@ -496,7 +505,7 @@ test_cfg_hook_timeout() {
 test_cfg_annotations() {
 	make_bundle "$B" sleep 30
 	cfg "$B" '.annotations = {"org.example.key": "value 1", "org.example.other": ""}'
-	h create --bundle "$B" "${IDPREFIX}a"
+	hq create --bundle "$B" "${IDPREFIX}a"
 	expect_eq "annotations in state" "$(h state "${IDPREFIX}a" | jq -c .annotations)" \
 		'{"org.example.key":"value 1","org.example.other":""}'
 	h delete --force "${IDPREFIX}a"
@@ -507,8 +516,8 @@ test_cfg_preserve_fds() {
 	echo "line three" > "$TESTROOT/f3-$IDPREFIX"
 	echo "line four" > "$TESTROOT/f4-$IDPREFIX"
 	set_argv "$B" sh -c 'read l <&3; echo "fd3:$l"; read l <&4; echo "fd4:$l"; [ -e /proc/$$/fd/5 ] && echo fd5-leaked; true'
-	out=$(h run --preserve-fds 2 --bundle "$B" "${IDPREFIX}a" 3<"$TESTROOT/f3-$IDPREFIX" \
-		4<"$TESTROOT/f4-$IDPREFIX" 5<"$TESTROOT/f4-$IDPREFIX" 2>&1)
+	out=$(ht run --preserve-fds 2 --bundle "$B" "${IDPREFIX}a" 3<"$TESTROOT/f3-$IDPREFIX" \
+		4<"$TESTROOT/f4-$IDPREFIX" 5<"$TESTROOT/f4-$IDPREFIX")
 	rm -f "$TESTROOT/f3-$IDPREFIX" "$TESTROOT/f4-$IDPREFIX"
 	expect_eq "preserved fds" "$out" "fd3:line three
 fd4:line four"
@@ -518,8 +527,8 @@ test_cfg_listen_fds() {
 	make_bundle "$B"
 	echo "socket one" > "$TESTROOT/f3-$IDPREFIX"
 	set_argv "$B" sh -c 'echo "$LISTEN_FDS $LISTEN_PID"; read l <&3; echo "fd3:$l"; [ -e /proc/$$/fd/4 ] && echo fd4-leaked; true'
-	out=$(LISTEN_FDS=1 LISTEN_PID=$$ h run --bundle "$B" "${IDPREFIX}a" \
-		3<"$TESTROOT/f3-$IDPREFIX" 4<"$TESTROOT/f3-$IDPREFIX" 2>&1)
+	out=$(LISTEN_FDS=1 LISTEN_PID=$$ ht run --bundle "$B" "${IDPREFIX}a" \
+		3<"$TESTROOT/f3-$IDPREFIX" 4<"$TESTROOT/f3-$IDPREFIX")
 	rm -f "$TESTROOT/f3-$IDPREFIX"
 	expect_eq "socket activation" "$out" "1 1
 fd3:socket one"

@@ -3,32 +3,32 @@
 # (a) CVE-2024-21626 class: no host fd or host cwd reaches the container.
 
 # fds the test hands hull (5, 6, 7) must not reach the container either.
+# the shell lists its own fds with ls and no pipeline, so that the list
+# holds only what the runtime gave it
+FD_SCRIPT='ls /proc/$$/fd; echo --; readlink /proc/$$/cwd; readlink /proc/$$/root'
+fds_of() { echo "$1" | sed '/^--$/,$d' | sort -n | tr '\n' ' '; }
+
+# fds the test hands hull (5, 6, 7) must not reach the container
 test_sec_no_leaked_fds_run() {
 	make_bundle "$B"
-	set_argv "$B" sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "; echo; readlink /proc/$$/cwd
-		for f in /proc/$$/fd/*; do readlink $f; done'
-	out=$(h run --bundle "$B" "${IDPREFIX}a" 5<"$TESTROOT" 6<"$B/config.json" 7>>"$TESTROOT/null-$IDPREFIX" 2>&1)
+	set_argv "$B" sh -c "$FD_SCRIPT"
+	out=$(ht run --bundle "$B" "${IDPREFIX}a" 5<"$TESTROOT" 6<"$B/config.json" 7>>"$TESTROOT/null-$IDPREFIX")
 	rm -f "$TESTROOT/null-$IDPREFIX"
-	expect_eq "fds" "$(echo "$out" | head -n 1)" "0 1 2 "
-	expect_eq "cwd" "$(echo "$out" | sed -n 2p)" "/"
-	case "$out" in
-	*"$TESTROOT"*) fail "a host path is visible: $out" ;;
-	esac
+	expect_eq "fds" "$(fds_of "$out")" "0 1 2 "
+	expect_eq "cwd and root" "$(echo "$out" | sed '1,/^--$/d')" "/
+/"
 }
 
 test_sec_no_leaked_fds_exec() {
 	make_bundle "$B" sleep 30
-	h run --detach --bundle "$B" "${IDPREFIX}a" </dev/null >/dev/null 5<"$TESTROOT"
-	out=$(h exec "${IDPREFIX}a" sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "; echo; readlink /proc/$$/cwd
-		ls /proc/1/fd | sort -n | tr "\n" " "; echo
-		for f in /proc/$$/fd/* /proc/1/fd/*; do readlink $f; done' 5<"$TESTROOT" 6<"$B/config.json")
+	hq run --detach --bundle "$B" "${IDPREFIX}a" 5<"$TESTROOT"
+	out=$(ht exec "${IDPREFIX}a" sh -c "$FD_SCRIPT" 5<"$TESTROOT" 6<"$B/config.json")
+	init=$(ht exec "${IDPREFIX}a" ls /proc/1/fd)
 	h delete --force "${IDPREFIX}a"
-	expect_eq "exec fds" "$(echo "$out" | head -n 1)" "0 1 2 "
-	expect_eq "exec cwd" "$(echo "$out" | sed -n 2p)" "/"
-	expect_eq "init fds" "$(echo "$out" | sed -n 3p)" "0 1 2 "
-	case "$out" in
-	*"$TESTROOT"*) fail "a host path is visible: $out" ;;
-	esac
+	expect_eq "exec fds" "$(fds_of "$out")" "0 1 2 "
+	expect_eq "exec cwd and root" "$(echo "$out" | sed '1,/^--$/d')" "/
+/"
+	expect_eq "init fds" "$(fds_of "$init")" "0 1 2 "
 }
 
 # process.cwd = /proc/self/fd/N: whatever hull holds open at that moment
@@ -43,9 +43,9 @@ test_sec_cwd_proc_self_fd_run() {
 	make_bundle "$B"
 	set_argv "$B" sh -c "$SECRET_SCRIPT"
 	for n in 3 4 5 6 7 8 9 10 11 12; do
-		cfg "$B" '.process.cwd = $ARGS.positional[0]' "/proc/self/fd/$n"
+		cfg "$B" '.process.cwd = $A[0]' "/proc/self/fd/$n"
 		set +e
-		out=$(h run --bundle "$B" "${IDPREFIX}a" 5<"$TESTROOT" 2>&1)
+		out=$(ht run --bundle "$B" "${IDPREFIX}a" 5<"$TESTROOT" 2>&1)
 		set -e
 		h delete --force "${IDPREFIX}a" >/dev/null 2>&1 || true
 		case "$out" in
@@ -59,10 +59,10 @@ test_sec_cwd_proc_self_fd_exec() {
 	export SECRET=$TESTROOT/secret-$IDPREFIX
 	echo "HOST-SECRET" > "$SECRET"
 	make_bundle "$B" sleep 30
-	h run --detach --bundle "$B" "${IDPREFIX}a" </dev/null >/dev/null
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
 	for n in 3 4 5 6 7 8 9 10 11 12; do
 		set +e
-		out=$(h exec --cwd "/proc/self/fd/$n" "${IDPREFIX}a" sh -c "$SECRET_SCRIPT" 5<"$TESTROOT" 2>&1)
+		out=$(ht exec --cwd "/proc/self/fd/$n" "${IDPREFIX}a" sh -c "$SECRET_SCRIPT" 5<"$TESTROOT" 2>&1)
 		set -e
 		case "$out" in
 		*HOST-SECRET*|*"$TESTROOT"*|*/sys/fs/cgroup*) fail "exec --cwd /proc/self/fd/$n escapes: $out" ;;
@@ -81,21 +81,21 @@ test_sec_hull_binary_not_writable() {
 	make_bundle "$B"
 	cfg "$B" '.mounts += [{destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["size=1m"]}]'
 	set_argv "$B" sh -c 'n=0; : > /tmp/w
-		while [ $n -lt 3000 ]; do
+		while :; do
 			for p in /proc/[0-9]*; do
 				[ "$p" = /proc/$$ ] && continue
 				{ echo x > $p/exe; } 2>/dev/null && echo "WROTE $p $(readlink $p/exe)" >> /tmp/w
 			done
 			n=$((n + 1)); echo $n > /tmp/n
 		done'
-	h run --detach --bundle "$B" "${IDPREFIX}a" </dev/null >/dev/null
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
 	wait_for 30 sh -c "\"$HULL\" --root \"$STATE\" exec ${IDPREFIX}a cat /tmp/n >/dev/null 2>&1"
 	for i in $(seq 15); do
-		h exec "${IDPREFIX}a" true
-		h exec "${IDPREFIX}a" sh -c 'echo x > /proc/self/exe' 2>/dev/null || true
+		ht exec "${IDPREFIX}a" true
+		ht exec "${IDPREFIX}a" sh -c 'echo x > /proc/self/exe' 2>/dev/null || true
 	done
-	wrote=$(h exec "${IDPREFIX}a" cat /tmp/w)
-	loops=$(h exec "${IDPREFIX}a" cat /tmp/n)
+	wrote=$(ht exec "${IDPREFIX}a" cat /tmp/w)
+	loops=$(ht exec "${IDPREFIX}a" cat /tmp/n)
 	h delete --force "${IDPREFIX}a"
 	expect_eq "writes to /proc/*/exe" "$wrote" ""
 	[ "$loops" -gt 0 ] || fail "the attacker loop did not run"
@@ -147,8 +147,8 @@ test_sec_symlink_bind_destination() {
 	make_bundle "$B"
 	ln -s "$hd" "$B/rootfs/evil"
 	cfg "$B" '.mounts += [{destination: "/evil/file.conf", type: "bind",
-		source: $ARGS.positional[0], options: ["bind"]},
-		{destination: "/evil/dir/deeper", type: "bind", source: $ARGS.positional[1],
+		source: $A[0], options: ["bind"]},
+		{destination: "/evil/dir/deeper", type: "bind", source: $A[1],
 		options: ["rbind"]}]' "$TESTROOT/src-$IDPREFIX" "$TESTROOT"
 	set +e; out=$(run_sh 'cat /evil/file.conf' 2>&1); set -e
 	h delete --force "${IDPREFIX}a" >/dev/null 2>&1 || true
@@ -225,7 +225,9 @@ test_sec_masked_kernel_files() {
 	for l in $(echo "$out" | grep ^/proc/); do
 		expect_eq "masked ${l%%:*}" "${l#*:}" 0
 	done
-	expect_contains "kcore checked" "$out" "/proc/kcore:0"
+	# this kernel may lack /proc/kcore; /proc/keys is there
+	[ ! -e /proc/kcore ] || expect_contains "kcore checked" "$out" "/proc/kcore:0"
+	expect_contains "keys checked" "$out" "/proc/keys:0"
 	expect_contains "/sys/firmware" "$out" "firmware:0"
 	for bad in unmounted-kcore sysrq-written sys-written procsys-written; do
 		case "$out" in *$bad*) fail "$bad" ;; esac
