@@ -27,8 +27,9 @@ mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/root
 cp /bin/busybox "$work/bundle/rootfs/bin/"
 ln -s busybox "$work/bundle/rootfs/bin/true"
 ln -s busybox "$work/bundle/rootfs/bin/sh"
+# crun 1.8 only accepts 1.0.x versions, so the bundle says 1.0.2 for all.
 (cd "$work/bundle" && "$HULL" spec)
-jq '.process.args = ["/bin/true"]' "$work/bundle/config.json" > "$work/c" && mv "$work/c" "$work/bundle/config.json"
+jq '.process.args = ["/bin/true"] | .ociVersion = "1.0.2"' "$work/bundle/config.json" > "$work/c" && mv "$work/c" "$work/bundle/config.json"
 
 runtimes="hull crun runc"
 bin_of() { case $1 in hull) echo "$HULL" ;; *) command -v "$1" ;; esac; }
