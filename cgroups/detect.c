@@ -115,17 +115,66 @@ int cg_detect_layout(const char *mountinfo_path, enum cg_layout *out, struct rt_
 
 /* --------------------------------------------------------- path handling */
 
+/* "slice:prefix:name" -> "/a.slice/a-b.slice/prefix-name.scope", as
+ * systemd expands a slice name into its parents. */
+static int systemd_path(const char *p, const char *id, char **out, struct rt_err *err)
+{
+	_cleanup_free_ char *copy = strdup(p ? p : "system.slice:hull:");
+	char *slice, *prefix, *name, *c2, *c1;
+	char buf[PATH_MAX];
+	size_t len = 0;
+
+	if (!copy)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	slice = copy;
+	c1 = strchr(slice, ':');
+	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (!c1 || !c2 || strchr(c2 + 1, ':'))
+		return rt_err_set(err, EINVAL, "linux.cgroupsPath: \"%s\": expected slice:prefix:name "
+				  "with --systemd-cgroup", p);
+	*c1 = *c2 = '\0';
+	prefix = c1 + 1;
+	name = *(c2 + 1) ? c2 + 1 : (char *)id;
+	if (!*slice)
+		slice = (char *)"system.slice";
+	if (!name || !*name || strchr(name, '/') || strchr(prefix, '/') || strchr(slice, '/') ||
+	    strlen(slice) < 7 || strcmp(slice + strlen(slice) - 6, ".slice"))
+		return rt_err_set(err, EINVAL, "linux.cgroupsPath: \"%s\": bad systemd slice or name",
+				  p ? p : "");
+	/* each dash-separated prefix of the slice is a parent slice */
+	for (char *d = slice; (d = strchr(d, '-')); d++) {
+		if (len + (size_t)(d - slice) + 8 >= sizeof(buf))
+			return rt_err_set(err, ENAMETOOLONG, "linux.cgroupsPath: too long");
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "/%.*s.slice", (int)(d - slice), slice);
+	}
+	if (strcmp(slice, "-.slice"))
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "/%s", slice);
+	if (*prefix)
+		snprintf(buf + len, sizeof(buf) - len, "/%s-%s.scope", prefix, name);
+	else
+		snprintf(buf + len, sizeof(buf) - len, "/%s.scope", name);
+	*out = strdup(buf);
+	return *out ? 0 : rt_err_set(err, ENOMEM, "out of memory");
+}
+
 int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char **out,
 		    struct rt_err *err)
 {
 	const char *p = cgroups_path && *cgroups_path ? cgroups_path : NULL;
-	_cleanup_free_ char *copy = NULL, *res = NULL;
+	_cleanup_free_ char *copy = NULL, *res = NULL, *sys = NULL;
 	char *save = NULL;
 	size_t len = 0;
 
-	if (systemd)
-		return rt_err_set(err, ENOTSUP,
-				  "linux.cgroupsPath: systemd cgroup driver is not available yet");
+	if (systemd) {
+		/* Until the D-Bus driver exists (the cgroups issue), the
+		 * systemd form names the path systemd itself would use. */
+		if (systemd_path(p, id, &sys, err) < 0)
+			return -err->code;
+		p = sys;
+		if (!(copy = strdup(p)))
+			return rt_err_set(err, ENOMEM, "out of memory");
+		goto have_copy;
+	}
 	if (!p) {
 		if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
 			return rt_err_set(err, EINVAL, "cgroup path: invalid container id \"%s\"",
@@ -140,6 +189,7 @@ int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char
 		if (!(copy = strdup(p)))
 			return rt_err_set(err, ENOMEM, "out of memory");
 	}
+have_copy:
 	if (strlen(copy) >= PATH_MAX / 2)
 		return rt_err_set(err, ENAMETOOLONG, "linux.cgroupsPath: too long");
 	for (const char *c = copy; *c; c++)

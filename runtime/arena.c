@@ -70,7 +70,7 @@ void *rt_arena_array(struct rt_arena *a, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		abort();
-	return rt_arena_alloc(a, n * size ? n * size : 1);
+	return rt_arena_alloc(a, (n * size) != 0 ? n * size : 1);
 }
 
 char *rt_arena_strndup(struct rt_arena *a, const char *s, size_t n)

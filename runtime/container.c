@@ -379,6 +379,9 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	if (p->seccomp && !rt_seccomp_plan_has_notify(p->seccomp) &&
 	    rt_seccomp_plan_load(p->seccomp, NULL, &err) < 0)
 		start_fail(conn, &err);
+	if (p->spec->process.exec_cpu_affinity_final &&
+	    rt_process_set_affinity(p->spec->process.exec_cpu_affinity_final, &err) < 0)
+		start_fail(conn, &err);
 	environ = p->env;
 	execvp(p->spec->process.args[0], p->spec->process.args);
 	rt_err_sys(&err, errno, "exec %s", p->spec->process.args[0]);
@@ -394,6 +397,13 @@ static _Noreturn void stage1_main(const struct plan *p, int sock, int start_sock
 	long pid;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Until the workload's execve, this process and the init are images
+	 * of hull: not dumpable, so nothing in the container can open
+	 * /proc/PID/exe and overwrite hull's binary (CVE-2019-5736).  execve
+	 * makes the workload dumpable again.  A rootless hull must keep its
+	 * child's /proc files its own to write the id maps. */
+	if (geteuid() == 0)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	for (int k = 0; k < RT_NS__COUNT; k++) {
 		if (p->join_fd[k] >= 0 && setns(p->join_fd[k], ns_flag[k]) < 0) {
 			rt_err_sys(&err, errno, "join %s namespace %s", rt_ns_kind_name(k),

@@ -56,7 +56,17 @@ int rt_err_wrap(struct rt_err *e, const char *fmt, ...)
 	vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
+	/* Truncation is fine: the context matters most, then the cause. */
+	size_t n = strnlen(ctx, sizeof(e->msg) - 1);
+	memcpy(e->msg, ctx, n);
+	if (n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + n, ": ", 2);
+		n += 2;
+		size_t m = strnlen(old, sizeof(e->msg) - 1 - n);
+		memcpy(e->msg + n, old, m);
+		n += m;
+	}
+	e->msg[n] = '\0';
 	return -e->code;
 }
 

@@ -230,6 +230,9 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 		if (rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
 			goto fail;
 	}
+	if (pr->exec_cpu_affinity_final &&
+	    rt_process_set_affinity(pr->exec_cpu_affinity_final, &err) < 0)
+		goto fail;
 	environ = pr->env;
 	execvp(pr->args[0], pr->args);
 	rt_err_sys(&err, errno, "exec %s", pr->args[0]);
@@ -244,6 +247,9 @@ static _Noreturn void exec_helper(const struct exec_plan *p, int sock)
 	long pid;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Not dumpable before entering the container: see stage1_main(). */
+	if (geteuid() == 0)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (p->cg && cg_enter(p->cg, getpid(), &err) < 0)
 		goto fail;
 	if (p->ns_flags && setns(p->pidfd, p->ns_flags) < 0) {

@@ -46,9 +46,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "integration: skipped: needs root"
 	skipped=$((skipped + 1))
 else
-	out=$(HULL="$build/hull" bash "$src/tests/integration/run.sh" 2>&1); rc=$?
-	printf '%s\n' "$out"
-	line=$(printf '%s\n' "$out" | tail -n 1)
+	log=$(mktemp /tmp/hull-integration.XXXXXX)
+	HULL="$build/hull" bash "$src/tests/integration/run.sh" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(tail -n 1 "$log")
+	rm -f "$log"
 	p=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
 	f=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
 	passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))

@@ -26,7 +26,15 @@ for t in $(declare -F | awk '{print $3}' | grep '^test_' ); do
 	export STATE="$TESTROOT/state-$n"
 	export B="$TESTROOT/bundle-$n"
 	mkdir -p "$STATE"
-	out=$( (set -e; cd "$TESTROOT"; "$t") 2>&1 ); rc=$?
+	# Each test in its own bash under a timeout, so a hang fails one test;
+	# output goes to a file, since a container may hold a pipe open.
+	timeout -k 5 "${TEST_TIMEOUT:-90}" bash -c '
+		. "$1/lib.sh"; for f in "$1"/t_*.sh; do . "$f"; done
+		set -e; cd "$TESTROOT"; "$2"' _ "$here" "$t" >"$TESTROOT/out" 2>&1 </dev/null
+	rc=$?
+	out=$(cat "$TESTROOT/out")
+	[ $rc -eq 124 ] && out="$out
+timed out after ${TEST_TIMEOUT:-90}s"
 	# Whatever the test did, clean up, then look for leaks.
 	if [ $rc -eq 0 ]; then
 		leak=$(check_no_leaks 2>&1) || { rc=1; out="$out

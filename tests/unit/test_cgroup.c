@@ -217,14 +217,33 @@ Test(cgroup_path, resolve_rejected)
 	}
 }
 
-Test(cgroup_path, systemd_not_yet)
+Test(cgroup_path, systemd_form)
 {
-	struct rt_err err = { 0 };
-	char *out = NULL;
+	static const struct { const char *in, *id, *want; } ok[] = {
+		{ "system.slice:libpod:abc", "abc", "/system.slice/libpod-abc.scope" },
+		{ "machine-qemu.slice:hull:x", "x", "/machine.slice/machine-qemu.slice/hull-x.scope" },
+		{ ":crio:id1", "id1", "/system.slice/crio-id1.scope" },
+		{ "user.slice::n", "n", "/user.slice/n.scope" },
+		{ NULL, "c9", "/system.slice/hull-c9.scope" },
+	};
+	static const char *bad[] = { "nocolons", "a:b", "a.slice:b:c:d", "notaslice:p:n",
+				     "system.slice:p:../x" };
 
-	cr_assert_eq(cg_resolve_path("system.slice:hull:c1", "c1", true, &out, &err), -ENOTSUP);
-	cr_assert(strstr(err.msg, "systemd cgroup driver is not available yet"), "%s", err.msg);
-	cr_assert_null(out);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct rt_err err = { 0 };
+		char *out = NULL;
+		cr_assert_eq(cg_resolve_path(ok[i].in, ok[i].id, true, &out, &err), 0, "%s: %s",
+			     ok[i].in, err.msg);
+		cr_assert_str_eq(out, ok[i].want);
+		free(out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rt_err err = { 0 };
+		char *out = NULL;
+		cr_assert_eq(cg_resolve_path(bad[i], "x", true, &out, &err), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(err.msg, "linux.cgroupsPath"), "%s", err.msg);
+		cr_assert_null(out);
+	}
 }
 
 Test(cgroup_apply, unified_needs_v2)
