@@ -362,12 +362,15 @@ int rt_seccomp_plan_load(const struct rt_seccomp_plan *p, int *listener_fd, stru
 	};
 	long r;
 
-	*listener_fd = -1;
+	if (listener_fd)
+		*listener_fd = -1;
 	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->flags, &prog);
 	if (r < 0)
 		return rt_err_sys(err, errno, "seccomp: cannot load the filter (flags %#x)", p->flags);
-	if (p->notify)
+	if (p->notify && listener_fd)
 		*listener_fd = (int)r;
+	else if (p->notify)
+		close((int)r);
 	return 0;
 }
 

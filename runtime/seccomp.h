@@ -13,7 +13,8 @@ void rt_seccomp_plan_free(struct rt_seccomp_plan *p);
 /* True if the filter uses SCMP_ACT_NOTIFY (a listener fd will be produced). */
 bool rt_seccomp_plan_has_notify(const struct rt_seccomp_plan *p);
 /* Child: load the filter (with its flags).  If the plan has notify,
- * *listener_fd receives the notification fd, else -1. */
+ * *listener_fd receives the notification fd, else -1.  listener_fd may be
+ * NULL when no listener is wanted. */
 int rt_seccomp_plan_load(const struct rt_seccomp_plan *p, int *listener_fd, struct rt_err *err);
 /* Parent: hand the listener fd to the agent at listener_path as the
  * runtime-spec describes (container state JSON + the fd over SCM_RIGHTS,

@@ -42,16 +42,36 @@ static bool has_dotdot(const char *p)
 	return false;
 }
 
+/* The id as it may appear in a one-line message: control and non-ASCII
+ * bytes as \xNN, at most 64 input bytes. */
+static const char *printable_id(const char *id, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; id[i] && i < 64 && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)id[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	if (strlen(id) > 64 && o + 4 < size)
+		o += (size_t)snprintf(buf + o, size - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
 int rt_validate_id(const char *id, struct rt_err *err)
 {
+	char pb[300];
 	size_t len;
 
 	if (!id || !id[0])
 		return rt_err_set(err, EINVAL, "invalid container id \"\": must not be empty");
 	len = strlen(id);
 	if (len > ID_MAX_LEN)
-		return rt_err_set(err, EINVAL, "invalid container id \"%.32s...\": longer than %d bytes",
-				  id, ID_MAX_LEN);
+		return rt_err_set(err, EINVAL, "invalid container id \"%s\": longer than %d bytes",
+				  printable_id(id, pb, sizeof(pb)), ID_MAX_LEN);
 	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return rt_err_set(err, EINVAL, "invalid container id \"%s\": reserved name", id);
 	/* The id becomes a directory name under --root: "/" or control
@@ -62,9 +82,11 @@ int rt_validate_id(const char *id, struct rt_err *err)
 		    (ch >= '0' && ch <= '9') || strchr("_.+-", ch))
 			continue;
 		if (ch == '/')
-			return rt_err_set(err, EINVAL, "invalid container id \"%s\": must not contain \"/\"", id);
+			return rt_err_set(err, EINVAL, "invalid container id \"%s\": must not contain \"/\"",
+					  printable_id(id, pb, sizeof(pb)));
 		return rt_err_set(err, EINVAL,
-				  "invalid container id \"%s\": only [A-Za-z0-9_.+-] are allowed", id);
+				  "invalid container id \"%s\": only [A-Za-z0-9_.+-] are allowed",
+				  printable_id(id, pb, sizeof(pb)));
 	}
 	return 0;
 }
