@@ -105,6 +105,10 @@ static int plan_namespaces(struct plan *p, struct rt_err *err)
 						  rt_ns_kind_name(k), ns->path);
 		} else if (k == RT_NS_TIME) {
 			p->timens = true;
+		} else if (k == RT_NS_CGROUP) {
+			/* Made by the init once it is in its cgroup, so that
+			 * cgroup is the namespace's root. */
+			p->cgroupns = true;
 		} else {
 			p->clone_flags |= (unsigned long)rt_ns_clone_flag[k];
 		}

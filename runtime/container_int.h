@@ -22,7 +22,7 @@ struct plan {
 	size_t config_len;
 	char bundle[PATH_MAX], rootfs[PATH_MAX];
 	unsigned long clone_flags;
-	bool userns, timens, relay;
+	bool userns, timens, cgroupns, relay;
 	int join_fd[RT_NS__COUNT];
 	char *uid_map, *gid_map;
 	char *cgroup_path;

@@ -89,6 +89,8 @@ static int init_identity(const struct plan *p, struct rt_err *err)
 
 	if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return rt_err_sys(err, errno, "become root in the user namespace (is 0 mapped?)");
+	if (p->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		return rt_err_sys(err, errno, "create the cgroup namespace");
 	if (!p->o->no_new_keyring &&
 	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, p->o->id) < 0 &&
 	    errno != ENOSYS && errno != EACCES && errno != EPERM && errno != EDQUOT)

@@ -25,7 +25,7 @@ test_run_killed_status() {
 test_run_forwards_sigterm() {
 	# init ignores signals it has no handler for: give it one.
 	make_bundle "$B" sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done'
-	h run --bundle "$B" "${IDPREFIX}a" & runpid=$!
+	"$HULL" --root "$STATE" run --bundle "$B" "${IDPREFIX}a" & runpid=$!
 	for i in $(seq 50); do [ "$(status_of "${IDPREFIX}a" 2>/dev/null)" = running ] && break; sleep 0.1; done
 	sleep 0.2
 	kill -TERM $runpid
