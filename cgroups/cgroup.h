@@ -4,6 +4,7 @@
 #define HULL_CGROUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "runtime/spec.h"
 
@@ -54,5 +55,46 @@ const char *cg_handle_path(const struct cg_handle *h);
 /* The directories, one per hierarchy (v1 hierarchies, then v2). */
 size_t cg_handle_ndirs(const struct cg_handle *h);
 const char *cg_handle_dir(const struct cg_handle *h, size_t i);
+
+/* ---- stats and OOM events (cgroups/stats.c), for `hull events` ---- */
+
+struct cg_mem_entry { uint64_t usage, max, failcnt, limit; };
+struct cg_stat_kv { char *key; uint64_t value; };
+struct cg_blkio_entry { uint64_t major, minor; const char *op; uint64_t value; };
+struct cg_hugetlb_entry { char *page_size; uint64_t usage, max, failcnt; };
+
+/* What the kernel reports, in runc's units: nanoseconds, bytes.  A file
+ * that is missing leaves its field 0; a limit of "max" is UINT64_MAX. */
+struct cg_stats {
+	uint64_t cpu_total, cpu_kernel, cpu_user;
+	uint64_t *cpu_percpu;
+	size_t n_cpu_percpu;
+	uint64_t cpu_periods, cpu_throttled_periods, cpu_throttled_time;
+	struct cg_mem_entry mem_usage, mem_swap, mem_kernel, mem_kernel_tcp;
+	uint64_t mem_cache;
+	bool mem_use_hierarchy;
+	struct cg_stat_kv *mem_raw;
+	size_t n_mem_raw;
+	uint64_t oom_kill;                  /* OOM kills so far, where the kernel counts them */
+	uint64_t pids_current, pids_limit;  /* limit 0: no limit */
+	struct cg_blkio_entry *io_bytes, *io_ops;
+	size_t n_io_bytes, n_io_ops;
+	struct cg_hugetlb_entry *hugetlb;
+	size_t n_hugetlb;
+};
+
+int cg_stats(struct cg_handle *h, struct cg_stats *out, struct rt_err *err);
+void cg_stats_clear(struct cg_stats *s);
+/* An fd that polls readable when the cgroup hits an OOM (v1: eventfd
+ * registered on memory.oom_control; v2: inotify on memory.events).  After
+ * it fires, cg_oom_drain reads it and says how many OOM kills happened
+ * since *seen (updated). */
+int cg_oom_watch(struct cg_handle *h, int *fd, uint64_t *seen, struct rt_err *err);
+uint64_t cg_oom_drain(struct cg_handle *h, int fd, uint64_t *seen);
+/* Exported for tests: parse "key value" lines (memory.stat, cpu.stat). */
+int cg_parse_kv_lines(const char *text, struct cg_stat_kv **out, size_t *n);
+/* io.stat / blkio.*_recursive text into byte and op entries (either out may be NULL). */
+int cg_parse_io_stat(const char *text, bool v2, struct cg_blkio_entry **bytes, size_t *n_bytes,
+		     struct cg_blkio_entry **ops, size_t *n_ops);
 
 #endif

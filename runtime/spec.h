@@ -314,6 +314,11 @@ int rt_spec_load(const char *path, struct rt_spec **out, struct rt_err *err);
 /* Parse a runtime-spec "process" object alone (exec --process FILE). */
 int rt_process_parse(const char *json, size_t len, struct rt_arena *arena,
 		     struct rt_process *out, struct rt_err *err);
+/* Parse a LinuxResources document alone (the content of linux.resources,
+ * as `update --resources` takes it); errors name the field ("memory.limit:
+ * expected an integer").  Unset fields stay -1/false. */
+int rt_resources_parse(const char *json, size_t len, struct rt_arena *a,
+		       struct rt_resources *out, struct rt_err *err);
 void rt_spec_free(struct rt_spec *spec);
 static inline void rt_spec_freep(struct rt_spec **s) { if (*s) rt_spec_free(*s); }
 #define _cleanup_spec_ __attribute__((cleanup(rt_spec_freep)))

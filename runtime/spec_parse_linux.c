@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
 #include <yajl/yajl_tree.h>
@@ -495,18 +496,13 @@ static void resources_unset(struct rt_resources *r)
 	r->blkio_weight = r->blkio_leaf_weight = -1;
 }
 
-static int parse_resources(struct pj *c, yajl_val lin, struct rt_resources *r)
+/* The body of a LinuxResources object o, shared by config.json's
+ * linux.resources and `update --resources`. */
+static int resources_body(struct pj *c, yajl_val o, struct rt_resources *r)
 {
-	yajl_val o, pids, net;
-	size_t mark;
+	yajl_val pids, net;
 
-	resources_unset(r);
-	if (pj_obj(c, lin, "resources", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
 	r->present = true;
-	mark = pj_push_key(c, "resources");
 	if (parse_memory(c, o, r) < 0 || parse_cpu(c, o, r) < 0 || parse_blkio(c, o, r) < 0 ||
 	    parse_rdma(c, o, r) < 0 || pj_kv(c, o, "unified", &r->unified, &r->n_unified) < 0 ||
 	    pj_obj_list(c, o, "devices", sizeof(*r->devices), dev_rule_one, (void **)&r->devices,
@@ -532,8 +528,80 @@ static int parse_resources(struct pj *c, yajl_val lin, struct rt_resources *r)
 			return -EINVAL;
 		pj_pop(c, m);
 	}
+	return 0;
+}
+
+static int parse_resources(struct pj *c, yajl_val lin, struct rt_resources *r)
+{
+	yajl_val o;
+	size_t mark;
+
+	resources_unset(r);
+	if (pj_obj(c, lin, "resources", &o) < 0)
+		return -EINVAL;
+	if (!o)
+		return 0;
+	mark = pj_push_key(c, "resources");
+	if (resources_body(c, o, r) < 0)
+		return -EINVAL;
 	pj_pop(c, mark);
 	return 0;
+}
+
+/* Like spec_parse.c's guard: yajl_tree_free recurses. */
+static bool resources_too_deep(const char *json, size_t len)
+{
+	bool in_str = false;
+	size_t depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = json[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if ((ch == '[' || ch == '{') && ++depth > 64) {
+			return true;
+		} else if ((ch == ']' || ch == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return false;
+}
+
+int rt_resources_parse(const char *json, size_t len, struct rt_arena *a,
+		       struct rt_resources *out, struct rt_err *err)
+{
+	char ebuf[512] = "";
+	struct pj c = { .a = a, .err = err };
+	_cleanup_free_ char *copy = NULL;
+	yajl_val doc;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	resources_unset(out);
+	if (memchr(json, '\0', len))
+		return rt_err_set(err, EINVAL, "resources: invalid JSON: NUL byte");
+	if (resources_too_deep(json, len))
+		return rt_err_set(err, EINVAL, "resources: invalid JSON: nested too deep");
+	if (!(copy = strndup(json, len)))
+		return rt_err_set(err, ENOMEM, "out of memory");
+	doc = yajl_tree_parse(copy, ebuf, sizeof(ebuf));
+	if (!doc) {
+		ebuf[strcspn(ebuf, "\n")] = '\0';
+		return rt_err_set(err, EINVAL, "resources: invalid JSON: %s",
+				  ebuf[0] ? ebuf : "parse error");
+	}
+	if (!YAJL_IS_OBJECT(doc))
+		r = rt_err_set(err, EINVAL, "resources: expected a JSON object");
+	else
+		r = resources_body(&c, doc, out);
+	yajl_tree_free(doc);
+	return r;
 }
 
 int pj_linux(struct pj *c, yajl_val doc, struct rt_linux *l)
