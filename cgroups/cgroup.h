@@ -97,4 +97,19 @@ int cg_parse_kv_lines(const char *text, struct cg_stat_kv **out, size_t *n);
 int cg_parse_io_stat(const char *text, bool v2, struct cg_blkio_entry **bytes, size_t *n_bytes,
 		     struct cg_blkio_entry **ops, size_t *n_ops);
 
+/* ---- devices_bpf.c: the v2 device list as a BPF_PROG_TYPE_CGROUP_DEVICE
+ * program.  Rules apply in order (a later one overrides), default deny. ---- */
+struct bpf_insn;
+/* Assemble the program (pure; checks the rules); *out is malloc'd. */
+int cg_devices_bpf_build(const struct rt_device_rule *rules, size_t n, struct bpf_insn **out,
+			 size_t *n_insns, struct rt_err *err);
+/* BPF_PROG_LOAD; the verifier's complaint ends up in err. */
+int cg_devices_bpf_load(const struct bpf_insn *insns, size_t n, int *prog_fd,
+			struct rt_err *err);
+/* Attach to a cgroup2 directory, replacing the device programs there. */
+int cg_devices_bpf_attach(const char *cgroup_dir, int prog_fd, struct rt_err *err);
+/* build + load + attach. */
+int cg_devices_bpf_apply(const char *cgroup_dir, const struct rt_device_rule *rules, size_t n,
+			 struct rt_err *err);
+
 #endif

@@ -61,5 +61,15 @@ char *rt_state_list_json(const struct rt_state *states, const char *const *statu
 char *rt_pids_json(const pid_t *pids, size_t n);
 /* The seccomp agent message (containerProcessState). */
 char *rt_seccomp_state_json(const struct rt_state *s, const char *status, const char *metadata);
+/* linux.resources as a LinuxResources document (only the fields given). */
+char *rt_resources_json(const struct rt_resources *r);
+/* config.json text with linux.resources replaced by r (malloc'd; NULL and
+ * err set on failure); every other field is kept as it was. */
+char *rt_config_set_resources(const char *config, size_t len, const struct rt_resources *r,
+			      struct rt_err *err);
+/* One `events` line: {"type":type,"id":id} plus "data" in runc's stats
+ * shape when s is given. */
+struct cg_stats;
+char *rt_event_json(const char *type, const char *id, const struct cg_stats *s);
 
 #endif

@@ -146,3 +146,67 @@ test_spec_features() {
 	expect_eq "spec twice exit" "$rc" 1
 	h features | jq -e '.ociVersionMin and .linux.namespaces' >/dev/null
 }
+
+test_kill_all() {
+	# without a pid namespace, killing the init alone would leave sleep 30
+	make_bundle "$B" sh -c 'sleep 30 & sleep 31'
+	jq_edit "$B" '.linux.namespaces |= map(select(.type != "pid"))'
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
+	wait_for 30 sh -c "[ \$(\"$HULL\" --root \"$STATE\" ps --format json ${IDPREFIX}a | jq length) -eq 2 ]"
+	pids=$(h ps --format json "${IDPREFIX}a" | jq -r '.[]')
+	h kill --all "${IDPREFIX}a" KILL
+	# gone, or a zombie waiting for whoever inherited the detached init
+	for i in $(seq 50); do
+		left=""
+		for p in $pids; do
+			grep -qs '^State:.*[^Z] ' /proc/$p/status && ! grep -qs '^State:.*Z' /proc/$p/status && left="$left $p"
+		done
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] || fail "processes survived kill --all:$left"
+	wait_for 30 sh -c "[ \$(\"$HULL\" --root \"$STATE\" state ${IDPREFIX}a | jq -r .status) = stopped ]"
+	h delete "${IDPREFIX}a"
+}
+
+test_exec_cap_and_no_new_privs() {
+	make_bundle "$B" sleep 30
+	jq_edit "$B" '.process.noNewPrivileges = false'
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
+	out=$(h exec "${IDPREFIX}a" sh -c 'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status | tr -d "\t"')
+	expect_eq "default exec" "$out" "CapEff:0000000020000420
+NoNewPrivs:0"
+	out=$(h exec --cap CAP_CHOWN --no-new-privs "${IDPREFIX}a" sh -c 'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status | tr -d "\t"')
+	expect_eq "exec --cap --no-new-privs" "$out" "CapEff:0000000020000421
+NoNewPrivs:1"
+	set +e; out=$(h exec --cap CAP_NOPE "${IDPREFIX}a" true 2>&1); rc=$?; set -e
+	expect_eq "bad cap exit" "$rc" 1
+	expect_contains "bad cap" "$out" "CAP_NOPE"
+	h delete --force "${IDPREFIX}a"
+}
+
+test_exec_preserve_fds() {
+	make_bundle "$B" sleep 30
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
+	echo from-fd-3 > "$TESTROOT/fd.$IDPREFIX"
+	out=$(h exec --preserve-fds 1 "${IDPREFIX}a" sh -c 'cat <&3; ls /proc/self/fd | sort -n | tr "\n" " "' 3<"$TESTROOT/fd.$IDPREFIX")
+	rm -f "$TESTROOT/fd.$IDPREFIX"
+	expect_eq "preserved fd" "$out" "from-fd-3
+0 1 2 3 4 "
+	h delete --force "${IDPREFIX}a"
+}
+
+test_run_no_pivot() {
+	make_bundle "$B" sh -c 'cat /proc/self/mountinfo | grep -c " / / "; echo ok'
+	out=$(h run --no-pivot --bundle "$B" "${IDPREFIX}a")
+	expect_contains "no-pivot run" "$out" "ok"
+}
+
+test_run_session_keyring() {
+	make_bundle "$B" sh -c 'grep -c "_ses" /proc/keys; grep -c "keyring.*'"${IDPREFIX}"'a" /proc/keys || true'
+	jq_edit "$B" '.linux.maskedPaths = []'
+	out=$(h run --bundle "$B" "${IDPREFIX}a" | tail -n 1)
+	expect_eq "own session keyring named after the id" "$out" 1
+	out=$(h run --no-new-keyring --bundle "$B" "${IDPREFIX}b" | tail -n 1)
+	expect_eq "no new keyring" "$out" 0
+}
