@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cgroups/cgroup.h"
@@ -49,6 +50,33 @@ int cg_read(const char *dir, const char *file, char **out);
 bool cg_file_exists(const char *dir, const char *file);
 /* Where controller ctrl lives for this handle, or NULL. */
 struct cg_dir *cg_ctrl_dir(struct cg_handle *h, const char *ctrl);
+
+/* resources.c: shared by the controller files. */
+struct cg_dir *cg_v2_dir(struct cg_handle *h);
+/* Where ctrl lives, or an ENOTSUP error naming linux.resources.<field>. */
+int cg_need_ctrl(struct cg_handle *h, const char *ctrl, const char *field, struct cg_dir **out,
+		 struct rt_err *err);
+/* Writes that constrain each other (memory vs memsw, quota vs burst): each
+ * pass writes what it can; an EINVAL is retried after the others moved. */
+struct cg_write_item {
+	const char *file;
+	char val[96];
+};
+int cg_write_all(const char *dir, struct cg_write_item *items, size_t n, struct rt_err *err);
+
+/* -1 is "not given"; any other negative limit means "unlimited". */
+static inline bool cg_is_set(int64_t v) { return v != -1; }
+static inline bool cg_unlimited(int64_t v) { return v < -1; }
+
+/* res_io.c: blockIO, hugepageLimits, network, rdma. */
+int cg_check_io(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err);
+int cg_apply_blkio(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err);
+int cg_apply_hugetlb(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err);
+int cg_apply_network(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err);
+int cg_apply_rdma(struct cg_handle *h, const struct rt_resources *r, struct rt_err *err);
+
+/* devices_bpf.c: one linux.resources.devices rule is well formed. */
+int cg_device_rule_check(const struct rt_device_rule *d, size_t i, struct rt_err *err);
 
 /* Is tok one of the comma-separated items of list (v1 mount options)? */
 static inline bool has_token(const char *list, const char *tok)

@@ -85,12 +85,17 @@ struct cg_stats {
 
 int cg_stats(struct cg_handle *h, struct cg_stats *out, struct rt_err *err);
 void cg_stats_clear(struct cg_stats *s);
-/* An fd that polls readable when the cgroup hits an OOM (v1: eventfd
- * registered on memory.oom_control; v2: inotify on memory.events).  After
- * it fires, cg_oom_drain reads it and says how many OOM kills happened
- * since *seen (updated). */
-int cg_oom_watch(struct cg_handle *h, int *fd, uint64_t *seen, struct rt_err *err);
-uint64_t cg_oom_drain(struct cg_handle *h, int fd, uint64_t *seen);
+/* OOM watching: fd polls readable when the cgroup hits an OOM (v1:
+ * eventfd registered on memory.oom_control; v2: inotify on memory.events).
+ * cg_oom_drain reads it and returns how many OOM events are new; call it
+ * once more after the workload exits, as the kernel counts the kill after
+ * it notifies. */
+struct cg_oom {
+	int fd;
+	uint64_t base, ticks, emitted;
+};
+int cg_oom_watch(struct cg_handle *h, struct cg_oom *w, struct rt_err *err);
+uint64_t cg_oom_drain(struct cg_handle *h, struct cg_oom *w);
 /* Exported for tests: parse "key value" lines (memory.stat, cpu.stat). */
 int cg_parse_kv_lines(const char *text, struct cg_stat_kv **out, size_t *n);
 /* io.stat / blkio.*_recursive text into byte and op entries (either out may be NULL). */

@@ -457,36 +457,44 @@ static int oom_watch_v2(struct cg_dir *d, int *fd, struct rt_err *err)
 	return 0;
 }
 
-int cg_oom_watch(struct cg_handle *h, int *fd, uint64_t *seen, struct rt_err *err)
+int cg_oom_watch(struct cg_handle *h, struct cg_oom *w, struct rt_err *err)
 {
 	struct cg_dir *d = cg_ctrl_dir(h, "memory");
 	bool counted;
 
-	*fd = -1;
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
 	if (!d)
 		return rt_err_set(err, ENOTSUP, "the memory cgroup controller is not available");
-	*seen = oom_count(d, &counted);
-	return d->v2 ? oom_watch_v2(d, fd, err) : oom_watch_v1(d, fd, err);
+	w->base = oom_count(d, &counted);
+	return d->v2 ? oom_watch_v2(d, &w->fd, err) : oom_watch_v1(d, &w->fd, err);
 }
 
-uint64_t cg_oom_drain(struct cg_handle *h, int fd, uint64_t *seen)
+/* Two witnesses, the v1 eventfd ticks and the kernel's oom_kill counter,
+ * arrive at different moments for the same OOM: report the larger tally
+ * minus what was already reported, so one OOM is one event. */
+uint64_t cg_oom_drain(struct cg_handle *h, struct cg_oom *w)
 {
 	struct cg_dir *d = cg_ctrl_dir(h, "memory");
-	uint64_t buf[512], fired = 0, now, n;
+	uint64_t buf[512], fired = 0, now, total;
 	bool counted;
 	ssize_t r;
 
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		if (r == sizeof(uint64_t))
+	while (w->fd >= 0 && (r = read(w->fd, buf, sizeof(buf))) > 0)
+		if (d && !d->v2 && r == sizeof(uint64_t))
 			fired += buf[0];
 	if (!d)
 		return 0;
 	now = oom_count(d, &counted);
-	n = now > *seen ? now - *seen : 0;
-	*seen = now;
-	if (counted || d->v2)
-		return n;
-	/* Old v1 kernels: an eventfd tick is an OOM, unless the cgroup went
-	 * away (rmdir signals it too). */
-	return cg_file_exists(d->path, "memory.oom_control") ? fired : 0;
+	/* rmdir of the cgroup also ticks the eventfd: not an OOM. */
+	if (fired && cg_file_exists(d->path, "memory.oom_control"))
+		w->ticks += fired;
+	total = now > w->base ? now - w->base : 0;
+	if (w->ticks > total)
+		total = w->ticks;
+	if (total <= w->emitted)
+		return 0;
+	now = total - w->emitted;
+	w->emitted = total;
+	return now;
 }

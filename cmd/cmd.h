@@ -39,6 +39,9 @@ int cmd_spec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 int cmd_features(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_exec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 
+/* The option getopt just refused, as a phrase ("unknown option --x",
+ * "option --bundle needs a value"). */
+const char *cmd_bad_option(char **argv);
 /* Print a verb's usage to stdout (help) or stderr (misuse). */
 void cmd_usage(const char *verb, bool to_stderr);
 /* Report a usage error for verb into err; returns -1. */

@@ -85,7 +85,7 @@ int cmd_exec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 			goto out;
 		case O_IGNORED: break;
 		default:
-			cmd_usage_error(err, "exec", "bad option");
+			cmd_usage_error(err, "exec", "%s", cmd_bad_option(argv));
 			goto out;
 		}
 	}

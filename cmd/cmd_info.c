@@ -22,7 +22,7 @@ static int no_options(const char *verb, int argc, char **argv, int nargs, struct
 	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 
 	if (getopt_long_only(argc, argv, "+", opts, NULL) != -1)
-		return cmd_usage_error(err, verb, "bad option");
+		return cmd_usage_error(err, verb, "%s", cmd_bad_option(argv));
 	if (argc - optind != nargs)
 		return cmd_usage_error(err, verb, nargs ? "expected exactly one container id"
 							: "takes no arguments");
@@ -73,7 +73,7 @@ int cmd_list(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 		} else if (c == 'q') {
 			quiet = true;
 		} else {
-			return cmd_usage_error(err, "list", "bad option");
+			return cmd_usage_error(err, "list", "%s", cmd_bad_option(argv));
 		}
 	}
 	if (rt_state_list(g->root, &ids, err) < 0)
@@ -194,7 +194,7 @@ int cmd_ps(const struct cmd_globals *g, int argc, char **argv, struct rt_err *er
 
 	while ((c = getopt_long_only(argc, argv, "+f:", opts, NULL)) != -1) {
 		if (c != 'f' || format_opt("ps", optarg, &json, err) < 0)
-			return c != 'f' ? cmd_usage_error(err, "ps", "bad option") : -1;
+			return c != 'f' ? cmd_usage_error(err, "ps", "%s", cmd_bad_option(argv)) : -1;
 	}
 	if (optind >= argc)
 		return cmd_usage_error(err, "ps", "expected a container id");
@@ -228,7 +228,7 @@ int cmd_spec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 		else if (c == 'r')
 			rootless = true;
 		else
-			return cmd_usage_error(err, "spec", "bad option");
+			return cmd_usage_error(err, "spec", "%s", cmd_bad_option(argv));
 	}
 	if (optind != argc)
 		return cmd_usage_error(err, "spec", "takes no arguments");

@@ -70,7 +70,7 @@ static int parse_create(const struct cmd_globals *g, const char *verb, int argc,
 		case O_KEEP: o->keep = true; break;
 		case O_NOSUBREAPER: break;
 		default:
-			return cmd_usage_error(err, verb, "bad option");
+			return cmd_usage_error(err, verb, "%s", cmd_bad_option(argv));
 		}
 	}
 	if (optind != argc - 1)
@@ -111,7 +111,7 @@ static int one_id(const char *verb, int argc, char **argv, const struct option *
 		if (c == flag_val || (c < 256 && c != '?' && strchr(shortopts, c)))
 			*flag = true;
 		else
-			return cmd_usage_error(err, verb, "bad option");
+			return cmd_usage_error(err, verb, "%s", cmd_bad_option(argv));
 	}
 	if (optind >= argc)
 		return cmd_usage_error(err, verb, "expected a container id");

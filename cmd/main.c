@@ -70,6 +70,17 @@ void cmd_usage(const char *verb, bool to_stderr)
 	}
 }
 
+const char *cmd_bad_option(char **argv)
+{
+	static char buf[256];
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	/* getopt has stepped past the refused option (or the one missing its
+	 * value): that is the word to show. */
+	snprintf(buf, sizeof(buf), "unknown option or missing value: %s", arg);
+	return buf;
+}
+
 int cmd_usage_error(struct rt_err *err, const char *verb, const char *fmt, ...)
 {
 	char msg[512];
@@ -160,6 +171,7 @@ int main(int argc, char **argv)
 		}
 	}
 	optind = 1;
+	opterr = 0;   /* the verb reports a bad option itself, once */
 	rc = v->fn(&g, argc - first, argv + first, &err);
 	if (rc < 0) {
 		/* The one place an error is printed. */

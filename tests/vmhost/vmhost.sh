@@ -37,7 +37,10 @@ parse_args() {
 		case $1 in
 		--cgroup2) cgroup2=1 ;;
 		--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift ;;
-		--share) [ $# -ge 2 ] || usage; shares+=("$(cd "$2" && pwd)") || exit 125; shift ;;
+		--share)
+			[ $# -ge 2 ] || usage
+			d=$(cd "$2" && pwd) || fail "--share: no directory '$2'"
+			shares+=("$d"); shift ;;
 		--cwd) [ $# -ge 2 ] || usage; cwd=$2; shift ;;
 		-e) [ $# -ge 2 ] || usage; envs+=("$2"); shift ;;
 		--verbose|-v) verbose=1 ;;
@@ -156,7 +159,9 @@ build_initramfs() { # OUT
 	read -r -a ps <<< "$paths"
 	rm -rf "$st" && mkdir -p "$st"/{bin,dev,proc,sys,run,host,vmrun,etc,lib/modules}
 	cp /bin/busybox "$st/bin/busybox" || fail "no /bin/busybox: run tests/vmhost/deps.sh"
-	for m in $(/bin/busybox --list); do ln -s busybox "$st/bin/$m"; done
+	for m in $(/bin/busybox --list); do
+		[ "$m" = busybox ] || ln -s busybox "$st/bin/$m"
+	done
 	mknod -m 600 "$st/dev/console" c 5 1
 	install -m 755 "$here/init.sh" "$st/init"
 	for m in $order; do
@@ -286,6 +291,9 @@ main() {
 	wait "$qpid"
 	qrc=$?
 	qpid=
+	# Unblocks readers still waiting in open() if QEMU died before opening
+	# its pipes; an O_RDWR open of a FIFO never blocks.
+	for p in console out err; do exec 8<>"$run/$p.out"; exec 8>&-; done
 	wait
 	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		show_console "timed out after ${timeout_s}s"
