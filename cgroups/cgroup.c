@@ -311,7 +311,8 @@ static int fill_cpuset(const char *dir, struct rt_err *err)
  * and writing a resource of that controller reports it. */
 static void enable_controllers(const char *parent)
 {
-	static const char *const want[] = { "memory", "pids", "cpu", "io", "cpuset" };
+	static const char *const want[] = { "memory", "pids", "cpu", "io", "cpuset", "hugetlb",
+					     "rdma", "misc" };
 	_cleanup_free_ char *avail = NULL, *on = NULL;
 
 	if (cg_read(parent, "cgroup.controllers", &avail) < 0)
@@ -328,7 +329,7 @@ static void enable_controllers(const char *parent)
 }
 
 /* mkdir each level below the mount point, preparing every parent first. */
-static int make_levels(struct cg_dir *d, struct rt_err *err)
+static int make_levels(struct cg_dir *d, bool hybrid, struct rt_err *err)
 {
 	size_t ml = strcmp(d->mnt, "/") ? strlen(d->mnt) : 0;
 	_cleanup_free_ char *p = strdup(d->path);
@@ -346,7 +347,10 @@ static int make_levels(struct cg_dir *d, struct rt_err *err)
 			char *s = strrchr(p, '/');
 
 			*s = '\0';
-			enable_controllers(*p ? p : "/");
+			/* On a hybrid host the cgroup2 root belongs to the host's
+			 * manager: leave its subtree_control as it is. */
+			if (!(hybrid && !strcmp(*p ? p : "/", d->mnt)))
+				enable_controllers(*p ? p : "/");
 			*s = '/';
 		}
 		if (mkdir(p, 0755) == 0) {
@@ -455,7 +459,7 @@ int cg_create_at(const char *mountinfo_path, const char *path, const struct rt_r
 		return r;
 	for (size_t i = 0; i < h->n; i++) {
 		/* A concurrent destroy may remove a shared parent under us: retry. */
-		for (int tries = 0; (r = make_levels(&h->dirs[i], err)) == -ENOENT && tries < 3;
+		for (int tries = 0; (r = make_levels(&h->dirs[i], h->layout == CG_LAYOUT_HYBRID, err)) == -ENOENT && tries < 3;
 		     tries++)
 			;
 		if (r < 0)

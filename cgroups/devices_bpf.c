@@ -171,10 +171,10 @@ int cg_devices_bpf_build(const struct rt_device_rule *rules, size_t n, struct bp
 	emit(&p, EXIT_INSN());
 	for (size_t i = 0; i < n; i++)
 		patch(&p, done[i], verdict);
-	if (p.oom || p.n > 1000000 || p.n - verdict > INT16_MAX) {
+	if (p.oom || verdict > INT16_MAX) {
 		free(p.v);
 		return rt_err_set(err, p.oom ? ENOMEM : E2BIG, "linux.resources.devices: %s",
-				  p.oom ? "out of memory" : "too many rules");
+				  p.oom ? "out of memory" : "too many rules for one device program");
 	}
 	*out = p.v;
 	*n_insns = p.n;

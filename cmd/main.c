@@ -32,6 +32,13 @@ static const struct cmd_verb verbs[] = {
 	{ "ps", cmd_ps, "ps [--format table|json] ID [PS_ARGS...]", "show the container's processes" },
 	{ "pause", cmd_pause, "pause ID", "freeze every process of a container" },
 	{ "resume", cmd_resume, "resume ID", "thaw a paused container" },
+	{ "update", cmd_update, "update [--resources FILE|-] [--memory SIZE] [--memory-reservation SIZE] "
+	  "[--memory-swap SIZE] [--cpu-share N] [--cpu-period US] [--cpu-quota US] "
+	  "[--cpu-rt-period US] [--cpu-rt-runtime US] [--cpuset-cpus LIST] [--cpuset-mems LIST] "
+	  "[--pids-limit N] [--blkio-weight N] ID",
+	  "change the resource limits of a live container (flags override the JSON)" },
+	{ "events", cmd_events, "events [--stats] [--interval DURATION] ID",
+	  "print resource stats and OOM events as JSON lines until the container stops" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
 };

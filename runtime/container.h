@@ -4,6 +4,7 @@
 #define HULL_CONTAINER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "runtime/err.h"
 
@@ -34,6 +35,27 @@ int rt_container_state(const char *root, const char *id, char **json, struct rt_
 int rt_container_pids(const char *root, const char *id, pid_t **pids, size_t *n,
 		      struct rt_err *err);
 int rt_container_pause(const char *root, const char *id, bool pause, struct rt_err *err);
+
+/* runtime/update.c: `update` and `events`. */
+struct rt_resources;
+/* Validate, apply res to the cgroup and save the merged resources in the
+ * saved config; a refused value changes nothing. */
+int rt_container_update(const char *root, const char *id, const struct rt_resources *res,
+			struct rt_err *err);
+/* stats_only: one stats event.  Otherwise a stats event every interval_ms
+ * and an oom event as each OOM happens, until the container stops.  emit
+ * gets each JSON line and returns <0 (errno set) to stop. */
+int rt_container_events(const char *root, const char *id, bool stats_only, long long interval_ms,
+			int (*emit)(const char *json, void *data), void *data, struct rt_err *err);
+/* Overlay the fields given in src onto dst (pointers are shared). */
+void rt_resources_merge(struct rt_resources *dst, const struct rt_resources *src);
+/* Range checks of an update request r, and of eff, the result after it. */
+int rt_resources_check(const struct rt_resources *r, const struct rt_resources *eff,
+		       struct rt_err *err);
+/* "64m", "1.5g", "2GiB", "-1" (RT_RES_UNLIMITED); -EINVAL if bad. */
+int rt_parse_mem_size(const char *s, int64_t *out);
+/* Go-style durations ("5s", "250ms", "1m30s"); -EINVAL if bad or < 1 ms. */
+int rt_parse_duration_ms(const char *s, long long *out);
 
 struct rt_exec_opts {
 	const char *root;

@@ -59,4 +59,9 @@ int pj_obj_list(struct pj *c, yajl_val o, const char *key, size_t elem_size,
 int pj_idmaps(struct pj *c, yajl_val obj, const char *key, struct rt_id_map **out, size_t *n);
 int pj_linux(struct pj *c, yajl_val doc, struct rt_linux *l);
 
+/* Parse JSON text into a tree, refusing NUL bytes and hostile nesting;
+ * errors say "<label>: invalid JSON: ... at line L, column C". */
+int pj_parse_text(const char *json, size_t len, const char *label, yajl_val *out,
+		  struct rt_err *err);
+
 #endif

@@ -788,7 +788,7 @@ static bool too_deep(const char *json, size_t len)
 	return false;
 }
 
-static int pj_parse_text(const char *json, size_t len, const char *label, yajl_val *out,
+int pj_parse_text(const char *json, size_t len, const char *label, yajl_val *out,
 		  struct rt_err *err)
 {
 	char errbuf[1024] = "";

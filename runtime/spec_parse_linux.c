@@ -548,54 +548,17 @@ static int parse_resources(struct pj *c, yajl_val lin, struct rt_resources *r)
 	return 0;
 }
 
-/* Like spec_parse.c's guard: yajl_tree_free recurses. */
-static bool resources_too_deep(const char *json, size_t len)
-{
-	bool in_str = false;
-	size_t depth = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char ch = json[i];
-
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = false;
-		} else if (ch == '"') {
-			in_str = true;
-		} else if ((ch == '[' || ch == '{') && ++depth > 64) {
-			return true;
-		} else if ((ch == ']' || ch == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return false;
-}
-
 int rt_resources_parse(const char *json, size_t len, struct rt_arena *a,
 		       struct rt_resources *out, struct rt_err *err)
 {
-	char ebuf[512] = "";
 	struct pj c = { .a = a, .err = err };
-	_cleanup_free_ char *copy = NULL;
 	yajl_val doc;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	resources_unset(out);
-	if (memchr(json, '\0', len))
-		return rt_err_set(err, EINVAL, "resources: invalid JSON: NUL byte");
-	if (resources_too_deep(json, len))
-		return rt_err_set(err, EINVAL, "resources: invalid JSON: nested too deep");
-	if (!(copy = strndup(json, len)))
-		return rt_err_set(err, ENOMEM, "out of memory");
-	doc = yajl_tree_parse(copy, ebuf, sizeof(ebuf));
-	if (!doc) {
-		ebuf[strcspn(ebuf, "\n")] = '\0';
-		return rt_err_set(err, EINVAL, "resources: invalid JSON: %s",
-				  ebuf[0] ? ebuf : "parse error");
-	}
+	if (pj_parse_text(json, len, "resources", &doc, err) < 0)
+		return -err->code;
 	if (!YAJL_IS_OBJECT(doc))
 		r = rt_err_set(err, EINVAL, "resources: expected a JSON object");
 	else

@@ -406,12 +406,33 @@ static void gen_res_misc(yajl_gen g, const struct rt_resources *r)
 	}
 }
 
+static bool any_set(const int64_t *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (*v[i] != -1)
+			return true;
+	return false;
+}
+
+/* Sections with nothing given stay out, as a hand-written document would. */
 static void gen_resources(yajl_gen g, const struct rt_resources *r)
 {
+	const int64_t *mem[] = { &r->mem_limit, &r->mem_reservation, &r->mem_swap, &r->mem_kernel,
+				 &r->mem_kernel_tcp, &r->mem_swappiness };
+	const int64_t *cpu[] = { &r->cpu_shares, &r->cpu_quota, &r->cpu_burst,
+				 &r->cpu_realtime_runtime, &r->cpu_period, &r->cpu_realtime_period };
+	const int64_t *blk[] = { &r->blkio_weight, &r->blkio_leaf_weight };
+
 	yajl_gen_map_open(g);
-	gen_res_memory(g, r);
-	gen_res_cpu(g, r);
-	gen_res_blkio(g, r);
+	if (any_set(mem, RT_ARRAY_SIZE(mem)) || r->has_disable_oom_killer || r->has_use_hierarchy ||
+	    r->has_check_before_update)
+		gen_res_memory(g, r);
+	if (any_set(cpu, RT_ARRAY_SIZE(cpu)) || r->cpu_cpus || r->cpu_mems || r->has_cpu_idle)
+		gen_res_cpu(g, r);
+	if (any_set(blk, RT_ARRAY_SIZE(blk)) || r->n_blkio_weight_device ||
+	    r->n_blkio_throttle_read_bps || r->n_blkio_throttle_write_bps ||
+	    r->n_blkio_throttle_read_iops || r->n_blkio_throttle_write_iops)
+		gen_res_blkio(g, r);
 	gen_res_devices(g, r);
 	gen_res_misc(g, r);
 	yajl_gen_map_close(g);

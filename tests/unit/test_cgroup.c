@@ -3,6 +3,12 @@
  * (needs root; skipped otherwise).  Everything created is removed. */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -283,14 +289,22 @@ static void fake_v2(struct fake *f, const char *const *files)
 	}
 }
 
+/* Everything in the fake dir goes, also files a test added itself. */
 static void fake_rm(struct fake *f, const char *const *files)
 {
-	char p[256];
+	char p[512];
+	DIR *d = opendir(f->dir);
+	struct dirent *e;
 
-	for (size_t i = 0; files[i]; i++) {
-		snprintf(p, sizeof(p), "%s/%s", f->dir, files[i]);
+	(void)files;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
 		unlink(p);
 	}
+	if (d)
+		closedir(d);
 	rmdir(f->dir);
 	rmdir(f->root);
 }
@@ -734,4 +748,894 @@ Test(cgroup_host, v1_swap_update_order, .timeout = 30, .fini = host_cleanup)
 	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
 	assert_gone(h);
 	cg_handle_free(h);
+}
+
+/* ---- every resource, against a fake v2 tree ---- */
+
+/* A fake file with content (for files cg_apply reads). */
+static void fake_put(struct fake *f, const char *file, const char *content)
+{
+	char p[512];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s", f->dir, file);
+	cr_assert_not_null(fp = fopen(p, "we"), "%s", p);
+	fputs(content, fp);
+	fclose(fp);
+}
+
+/* A FIFO collects every write to a file written several times; returns
+ * the read end (held open so that writers never block). */
+static int fake_fifo(struct fake *f, const char *file)
+{
+	char p[512];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", f->dir, file);
+	cr_assert_eq(mkfifo(p, 0600), 0, "%s", p);
+	cr_assert_geq(fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC), 0);
+	return fd;
+}
+
+static void fifo_assert(int fd, const char *want)
+{
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	cr_assert_str_eq(buf, want);
+}
+
+static struct cg_handle *fake_handle(struct fake *f, const char *const *files)
+{
+	fake_v2(f, files);
+	return open_fixture(f->mi, "/c");
+}
+
+static void fake_done(struct fake *f, struct cg_handle *h)
+{
+	fake_rm(f, NULL);
+	cg_handle_free(h);
+}
+
+static void apply_err(struct cg_handle *h, const struct rt_resources *r, int code,
+		      const char *msg)
+{
+	struct rt_err err = { 0 };
+
+	cr_assert_eq(cg_apply(h, r, &err), -code, "want %s, got \"%s\"", msg, err.msg);
+	cr_assert(strstr(err.msg, msg), "want \"%s\" in \"%s\"", msg, err.msg);
+}
+
+static void apply_ok(struct cg_handle *h, const struct rt_resources *r)
+{
+	struct rt_err err = { 0 };
+
+	cr_assert_eq(cg_apply(h, r, &err), 0, "%s", err.msg);
+}
+
+Test(cgroup_v2, memory_swap_conversions)
+{
+	static const char *const files[] = { "memory.max", "memory.swap.max", "memory.low", NULL };
+	struct fake f;
+	struct cg_handle *h = fake_handle(&f, files);
+	struct rt_resources r;
+
+	/* unlimited memory without swap: both unlimited, as runc */
+	cg_resources_init(&r);
+	r.mem_limit = RT_RES_UNLIMITED;
+	r.mem_reservation = RT_RES_UNLIMITED;
+	apply_ok(h, &r);
+	assert_file(f.dir, "memory.max", "max");
+	assert_file(f.dir, "memory.swap.max", "max");
+	assert_file(f.dir, "memory.low", "max");
+	fake_done(&f, h);
+
+	h = fake_handle(&f, files);
+	cg_resources_init(&r);
+	r.mem_limit = 100 << 20;
+	r.mem_swap = RT_RES_UNLIMITED;
+	apply_ok(h, &r);
+	assert_file(f.dir, "memory.max", "104857600");
+	assert_file(f.dir, "memory.swap.max", "max");
+	fake_done(&f, h);
+
+	h = fake_handle(&f, files);
+	cg_resources_init(&r);
+	r.mem_limit = 100;
+	r.mem_swap = 100;                /* memory+swap == memory: no swap */
+	apply_ok(h, &r);
+	assert_file(f.dir, "memory.swap.max", "0");
+	cg_resources_init(&r);
+	r.mem_swap = 100;
+	apply_err(h, &r, EINVAL, "swap: needs a memory.limit");
+	cg_resources_init(&r);
+	r.mem_swappiness = 10;
+	apply_err(h, &r, ENOTSUP, "memory.swappiness: not supported on cgroup v2");
+	/* deprecated or v1-only knobs are accepted and ignored on v2 */
+	cg_resources_init(&r);
+	r.mem_kernel = 1 << 20;
+	r.mem_kernel_tcp = 1 << 20;
+	r.has_disable_oom_killer = r.disable_oom_killer = true;
+	r.has_use_hierarchy = r.use_hierarchy = true;
+	apply_ok(h, &r);
+	fake_done(&f, h);
+
+	/* no swap accounting: only "unlimited" swap is fine */
+	static const char *const noswap[] = { "memory.max", NULL };
+	h = fake_handle(&f, noswap);
+	cg_resources_init(&r);
+	r.mem_limit = RT_RES_UNLIMITED;
+	apply_ok(h, &r);
+	r.mem_limit = 100;
+	r.mem_swap = 200;
+	apply_err(h, &r, ENOENT, "memory.swap.max: write \"100\"");
+	fake_done(&f, h);
+}
+
+Test(cgroup_v2, memory_check_before_update)
+{
+	static const char *const files[] = { "memory.max", NULL };
+	struct fake f;
+	struct cg_handle *h = fake_handle(&f, files);
+	struct rt_resources r;
+
+	fake_put(&f, "memory.current", "5000\n");
+	cg_resources_init(&r);
+	r.mem_limit = 4096;
+	r.has_check_before_update = r.check_before_update = true;
+	apply_err(h, &r, EBUSY, "memory limit 4096 is below current usage 5000");
+	r.mem_limit = 8192;
+	apply_ok(h, &r);
+	assert_file(f.dir, "memory.max", "8192");
+	/* without the flag the kernel is left to decide */
+	r.mem_limit = 1024;
+	r.check_before_update = false;
+	apply_ok(h, &r);
+	fake_done(&f, h);
+}
+
+Test(cgroup_v2, cpu_values)
+{
+	static const char *const files[] = { "cpu.weight", "cpu.max.burst", "cpu.idle", NULL };
+	struct fake f;
+	struct cg_handle *h = fake_handle(&f, files);
+	struct rt_resources r;
+
+	fake_put(&f, "cpu.max", "30000 100000");
+	cg_resources_init(&r);
+	r.cpu_shares = 2;
+	r.cpu_period = 250000;           /* quota not given: the current one stays */
+	r.cpu_burst = 1000;
+	r.has_cpu_idle = true;
+	r.cpu_idle = 1;
+	apply_ok(h, &r);
+	assert_file(f.dir, "cpu.weight", "1");
+	assert_file(f.dir, "cpu.max", "30000 250000");
+	assert_file(f.dir, "cpu.max.burst", "1000");
+	assert_file(f.dir, "cpu.idle", "1");
+	fake_done(&f, h);
+
+	h = fake_handle(&f, files);
+	int max = fake_fifo(&f, "cpu.max");
+	cg_resources_init(&r);
+	r.cpu_quota = RT_RES_UNLIMITED;
+	r.cpu_shares = 1024;
+	apply_ok(h, &r);
+	fifo_assert(max, "max");        /* period not given: kept by the kernel */
+	assert_file(f.dir, "cpu.weight", "39");
+	cg_resources_init(&r);
+	r.cpu_realtime_runtime = 1000;
+	apply_err(h, &r, ENOTSUP, "cpu.realtimeRuntime: not supported on cgroup v2");
+	cg_resources_init(&r);
+	r.cpu_realtime_period = 1000;
+	apply_err(h, &r, ENOTSUP, "cpu.realtimePeriod: not supported on cgroup v2");
+	fake_done(&f, h);
+}
+
+static struct rt_blkio_dev bdev(int64_t maj, int64_t min, int64_t w, uint64_t rate)
+{
+	return (struct rt_blkio_dev){ .major = maj, .minor = min, .weight = w,
+				      .leaf_weight = -1, .rate = rate };
+}
+
+Test(cgroup_v2, blkio_values)
+{
+	static const char *const files[] = { NULL };
+	struct fake f;
+	struct cg_handle *h = fake_handle(&f, files);
+	struct rt_resources r;
+	struct rt_blkio_dev wd[] = { bdev(8, 0, 1000, 0) };
+	struct rt_blkio_dev rbps[] = { bdev(8, 0, -1, 1048576), bdev(8, 16, -1, 0) };
+	struct rt_blkio_dev wiops[] = { bdev(8, 16, -1, 200) };
+	struct rt_blkio_dev riops[] = { bdev(259, 1, -1, 7) };
+	int weight = fake_fifo(&f, "io.weight"), max = fake_fifo(&f, "io.max");
+
+	cg_resources_init(&r);
+	r.blkio_weight = 1000;
+	r.blkio_leaf_weight = 300;       /* no v2 equivalent: ignored */
+	r.blkio_weight_device = wd;
+	r.n_blkio_weight_device = 1;
+	r.blkio_throttle_read_bps = rbps;
+	r.n_blkio_throttle_read_bps = 2;
+	r.blkio_throttle_write_iops = wiops;
+	r.n_blkio_throttle_write_iops = 1;
+	r.blkio_throttle_read_iops = riops;
+	r.n_blkio_throttle_read_iops = 1;
+	apply_ok(h, &r);
+	fifo_assert(weight, "default 10000" "8:0 10000");
+	/* one line per device, rate 0 = no limit */
+	fifo_assert(max, "8:0 rbps=1048576" "8:16 rbps=max wiops=200" "259:1 riops=7");
+	fake_done(&f, h);
+
+	/* BFQ takes the v1 scale unconverted */
+	h = fake_handle(&f, files);
+	int bfq = fake_fifo(&f, "io.bfq.weight");
+	weight = fake_fifo(&f, "io.weight");
+	cg_resources_init(&r);
+	r.blkio_weight = 300;
+	r.blkio_weight_device = wd;
+	r.n_blkio_weight_device = 1;
+	apply_ok(h, &r);
+	fifo_assert(bfq, "300" "8:0 1000");
+	fifo_assert(weight, "");
+	fake_done(&f, h);
+}
+
+Test(cgroup_v2, hugetlb_rdma_network)
+{
+	static const char *const files[] = { "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", NULL };
+	struct fake f;
+	struct cg_handle *h = fake_handle(&f, files);
+	struct rt_resources r;
+	struct rt_hugepage_limit hp[] = { { "2MB", 4 << 21 } }, bad[] = { { "1GB", 1 << 30 } },
+				 junk[] = { { "../2MB", 1 } };
+	struct rt_rdma rd[] = { { "mlx5_0", 4, 100 }, { "mlx5_1", -1, 9 }, { "mlx5_2", -1, -1 } };
+	struct rt_net_prio prio[] = { { "eth0", 5 } };
+	int rdma = fake_fifo(&f, "rdma.max");
+
+	cg_resources_init(&r);
+	r.hugepage_limits = hp;
+	r.n_hugepage_limits = 1;
+	r.rdma = rd;
+	r.n_rdma = 3;
+	apply_ok(h, &r);
+	assert_file(f.dir, "hugetlb.2MB.max", "8388608");
+	assert_file(f.dir, "hugetlb.2MB.rsvd.max", "8388608");
+	fifo_assert(rdma, "mlx5_0 hca_handle=4 hca_object=100" "mlx5_1 hca_object=9");
+
+	cg_resources_init(&r);
+	r.hugepage_limits = bad;
+	r.n_hugepage_limits = 1;
+	apply_err(h, &r, ENOENT, "page size 1GB is not supported here (no hugetlb.1GB.max)");
+	r.hugepage_limits = junk;
+	apply_err(h, &r, EINVAL, "hugepageLimits[0].pageSize: \"../2MB\"");
+
+	cg_resources_init(&r);
+	r.has_net_class_id = true;
+	r.net_class_id = 0x100001;
+	apply_err(h, &r, ENOTSUP, "linux.resources.network: not supported on cgroup v2");
+	cg_resources_init(&r);
+	r.net_priorities = prio;
+	r.n_net_priorities = 1;
+	apply_err(h, &r, ENOTSUP, "linux.resources.network: not supported on cgroup v2");
+	fake_done(&f, h);
+}
+
+Test(cgroup_v2, unified_keys)
+{
+	static const char *const files[] = { "memory.high", "pids.max", "cgroup.max.depth", NULL };
+	struct fake f;
+	struct cg_handle *h = fake_handle(&f, files);
+	struct rt_resources r;
+	struct rt_kv ok[] = { { "memory.high", "1G" }, { "cgroup.max.depth", "2" } };
+	static const struct { const char *key; int code; const char *msg; } bad[] = {
+		{ "cgroup.procs", EINVAL, "key \"cgroup.procs\" is managed by the runtime" },
+		{ "cgroup.subtree_control", EINVAL, "is managed by the runtime" },
+		{ "a/b.c", EINVAL, "invalid key \"a/b.c\"" },
+		{ "memory..x", EINVAL, "invalid key" },
+		{ "nodot", EINVAL, "invalid key" },
+		{ ".hidden", EINVAL, "invalid key" },
+		{ "memory.nosuch", ENOENT, "unknown key \"memory.nosuch\"" },
+		{ "pids.max", ENOTSUP, "key \"pids.max\": the pids controller is not enabled" },
+	};
+
+	fake_put(&f, "cgroup.controllers", "cpu memory io");
+	cg_resources_init(&r);
+	r.unified = ok;
+	r.n_unified = 2;
+	apply_ok(h, &r);
+	assert_file(f.dir, "memory.high", "1G");
+	assert_file(f.dir, "cgroup.max.depth", "2");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rt_kv kv = { bad[i].key, "1" };
+
+		r.unified = &kv;
+		r.n_unified = 1;
+		apply_err(h, &r, bad[i].code, bad[i].msg);
+	}
+	/* a bad key among good ones: nothing is written at all */
+	struct rt_kv mixed[] = { { "memory.high", "5" }, { "cgroup.kill", "1" } };
+	r.unified = mixed;
+	r.n_unified = 2;
+	apply_err(h, &r, EINVAL, "cgroup.kill");
+	assert_file(f.dir, "memory.high", "1G");
+	fake_done(&f, h);
+}
+
+Test(cgroup_v2, malformed_device_rules)
+{
+	static const char *const files[] = { "pids.max", NULL };
+	struct fake f;
+	struct cg_handle *h = fake_handle(&f, files);
+	struct rt_resources r;
+	static const struct { struct rt_device_rule d; const char *msg; } bad[] = {
+		{ { true, 'x', 1, 3, "rwm" }, "devices[1].type: \"x\"" },
+		{ { true, 'c', 1, 3, "rwq" }, "devices[1].access: \"rwq\"" },
+		{ { true, 'c', -2, 3, "r" }, "devices[1]: major -2" },
+		{ { true, 'c', 1, 1LL << 33, "r" }, "out of range" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rt_device_rule rules[2] = { { false, 'a', -1, -1, "rwm" }, bad[i].d };
+
+		cg_resources_init(&r);
+		r.has_pids_limit = true;
+		r.pids_limit = 3;
+		r.devices = rules;
+		r.n_devices = 2;
+		apply_err(h, &r, EINVAL, bad[i].msg);
+		/* checked before any write */
+		assert_file_all(f.dir, "pids.max", "");
+	}
+	fake_done(&f, h);
+}
+
+/* ---- the v2 device program ---- */
+
+/* A tiny interpreter for the instructions the builder emits, so that the
+ * program's decisions are checked without root. */
+static int bpf_run(const struct bpf_insn *p, size_t n, uint32_t type, uint32_t acc,
+		   uint32_t maj, uint32_t min)
+{
+	struct bpf_cgroup_dev_ctx ctx = { acc << 16 | type, maj, min };
+	uint64_t r[11] = { 0 };
+
+	r[1] = (uintptr_t)&ctx;
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct bpf_insn *i = &p[pc];
+		uint8_t cls = BPF_CLASS(i->code), op = BPF_OP(i->code);
+		uint64_t src = BPF_SRC(i->code) == BPF_X ? r[i->src_reg] : (uint64_t)(int64_t)i->imm;
+		uint64_t a = r[i->dst_reg];
+		bool take;
+
+		switch (cls) {
+		case BPF_LDX:
+			cr_assert_eq(i->code, BPF_LDX | BPF_W | BPF_MEM);
+			cr_assert(i->off >= 0 && i->off + 4 <= (int)sizeof(ctx));
+			r[i->dst_reg] = *(uint32_t *)((char *)(uintptr_t)r[i->src_reg] + i->off);
+			break;
+		case BPF_ALU64:
+			r[i->dst_reg] = op == BPF_MOV ? src : op == BPF_AND ? a & src :
+					op == BPF_OR ? a | src : op == BPF_XOR ? a ^ src :
+					op == BPF_RSH ? a >> src : 0;
+			cr_assert(op == BPF_MOV || op == BPF_AND || op == BPF_OR || op == BPF_XOR ||
+				  op == BPF_RSH, "alu op %x", op);
+			break;
+		case BPF_JMP:
+		case BPF_JMP32:
+			if (op == BPF_EXIT)
+				return (int)r[0];
+			if (cls == BPF_JMP32)
+				a = (uint32_t)a, src = (uint32_t)src;
+			cr_assert(op == BPF_JEQ || op == BPF_JNE, "jump op %x", op);
+			take = op == BPF_JEQ ? a == src : a != src;
+			cr_assert_geq(i->off, 0, "backward jump at %zu", pc);
+			if (take)
+				pc += (size_t)i->off;
+			break;
+		default:
+			cr_assert_fail("class %x at %zu", cls, pc);
+		}
+	}
+	cr_assert_fail("ran off the end");
+	return -1;
+}
+
+/* The meaning, written plainly: for each requested bit the last matching
+ * rule that covers it decides; an undecided bit is denied. */
+static int model(const struct rt_device_rule *v, size_t n, char type, int acc, int64_t maj,
+		 int64_t min)
+{
+	for (int bit = 1; bit <= 4; bit <<= 1) {
+		bool ok = false;
+
+		if (!(acc & bit))
+			continue;
+		for (size_t i = n; i-- > 0;) {
+			const char *a = v[i].access;
+			int ra = (strchr(a, 'm') ? 1 : 0) | (strchr(a, 'r') ? 2 : 0) |
+				 (strchr(a, 'w') ? 4 : 0);
+
+			if ((v[i].type == 'a' || v[i].type == type) &&
+			    (v[i].major < 0 || v[i].major == maj) &&
+			    (v[i].minor < 0 || v[i].minor == min) && (ra & bit)) {
+				ok = v[i].allow;
+				break;
+			}
+		}
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static struct bpf_insn *build(const struct rt_device_rule *v, size_t n, size_t *count)
+{
+	struct rt_err err = { 0 };
+	struct bpf_insn *p = NULL;
+
+	cr_assert_eq(cg_devices_bpf_build(v, n, &p, count, &err), 0, "%s", err.msg);
+	return p;
+}
+
+#define CHR BPF_DEVCG_DEV_CHAR
+#define BLK BPF_DEVCG_DEV_BLOCK
+#define RD BPF_DEVCG_ACC_READ
+#define WR BPF_DEVCG_ACC_WRITE
+#define MK BPF_DEVCG_ACC_MKNOD
+
+Test(cgroup_bpf, shape)
+{
+	struct rt_device_rule one[] = { { true, 'c', 1, 3, "rwm" } };
+	struct rt_device_rule wild[] = { { false, 'a', -1, -1, NULL } };
+	size_t n;
+	struct bpf_insn *p = build(one, 1, &n);
+
+	/* 8 prologue + (3 matches + 4 allow + 4 bookkeeping) + 7 verdict */
+	cr_assert_eq(n, 26);
+	cr_assert_eq(p[0].code, BPF_LDX | BPF_W | BPF_MEM);
+	cr_assert_eq(p[8].code, BPF_JMP32 | BPF_JNE | BPF_K);
+	cr_assert_eq(p[8].imm, CHR);
+	cr_assert_eq(p[9].imm, 1);
+	cr_assert_eq(p[10].imm, 3);
+	cr_assert_eq(p[8].off, 19 - 8 - 1);   /* a mismatch skips to the verdict at 19 */
+	cr_assert_eq(p[n - 1].code, BPF_JMP | BPF_EXIT);
+	free(p);
+	p = build(wild, 1, &n);            /* no matches, no allow part */
+	cr_assert_eq(n, 8 + 4 + 7);
+	free(p);
+	p = build(NULL, 0, &n);            /* nothing listed: everything denied */
+	cr_assert_eq(bpf_run(p, n, CHR, RD, 1, 3), 0);
+	free(p);
+
+	/* jumps are 16-bit: a list too long for one program is refused */
+	struct rt_device_rule *many = calloc(4000, sizeof(*many));
+	struct rt_err err = { 0 };
+	for (size_t i = 0; i < 4000; i++)
+		many[i] = (struct rt_device_rule){ true, 'c', 1, (int64_t)i, "rw" };
+	p = NULL;
+	cr_assert_eq(cg_devices_bpf_build(many, 4000, &p, &n, &err), -E2BIG);
+	cr_assert(strstr(err.msg, "too many rules"), "%s", err.msg);
+	cr_assert_null(p);
+	free(many);
+}
+
+Test(cgroup_bpf, decisions)
+{
+	struct rt_device_rule v[] = {
+		{ false, 'a', -1, -1, "rwm" },
+		{ true, 'c', 1, -1, "rwm" },       /* all of major 1 ... */
+		{ false, 'c', 1, 3, "rwm" },       /* ... except /dev/null */
+		{ true, 'c', 1, 3, "r" },          /* which may be read again */
+		{ true, 'b', 8, 0, "rw" },
+		{ true, 'c', 4000000000LL, 7, "m" },
+	};
+	size_t n;
+	struct bpf_insn *p = build(v, 6, &n);
+
+	cr_assert_eq(bpf_run(p, n, CHR, RD | WR, 1, 5), 1);
+	cr_assert_eq(bpf_run(p, n, CHR, RD, 1, 3), 1);
+	cr_assert_eq(bpf_run(p, n, CHR, RD | WR, 1, 3), 0);
+	cr_assert_eq(bpf_run(p, n, CHR, MK, 1, 3), 0);
+	cr_assert_eq(bpf_run(p, n, BLK, RD, 1, 5), 0);     /* type matters */
+	cr_assert_eq(bpf_run(p, n, BLK, RD | WR, 8, 0), 1);
+	cr_assert_eq(bpf_run(p, n, BLK, MK, 8, 0), 0);
+	cr_assert_eq(bpf_run(p, n, CHR, RD, 136, 0), 0);
+	cr_assert_eq(bpf_run(p, n, CHR, MK, 4000000000u, 7), 1);   /* > INT32_MAX */
+	cr_assert_eq(bpf_run(p, n, CHR, MK, 4000000000u, 8), 0);
+	free(p);
+}
+
+/* Random rule lists against the plain model. */
+Test(cgroup_bpf, matches_model)
+{
+	static const char types[] = "acb", *acc[] = { "r", "w", "m", "rw", "rm", "wm", "rwm" };
+	static const int64_t majs[] = { -1, 1, 5 }, mins[] = { -1, 3, 5 };
+	unsigned seed = 12345;
+
+	for (int round = 0; round < 400; round++) {
+		struct rt_device_rule v[7];
+		size_t nr = (size_t)(rand_r(&seed) % 7), n;
+
+		for (size_t i = 0; i < nr; i++)
+			v[i] = (struct rt_device_rule){ rand_r(&seed) % 2, types[rand_r(&seed) % 3],
+							majs[rand_r(&seed) % 3], mins[rand_r(&seed) % 3],
+							acc[rand_r(&seed) % 7] };
+		struct bpf_insn *p = build(v, nr, &n);
+
+		for (int t = 0; t < 2; t++)
+			for (int a = 1; a < 8; a++)
+				for (int64_t maj = 1; maj <= 7; maj += 2)
+					for (int64_t min = 3; min <= 7; min += 2) {
+						char ty = t ? 'b' : 'c';
+						int got = bpf_run(p, n, t ? BLK : CHR, (uint32_t)a,
+								  (uint32_t)maj, (uint32_t)min);
+
+						cr_assert_eq(got, model(v, nr, ty, a, maj, min),
+							     "round %d: %c %lld:%lld acc %d", round,
+							     ty, (long long)maj, (long long)min, a);
+					}
+		free(p);
+	}
+}
+
+Test(cgroup_bpf, verifier_accepts)
+{
+	struct rt_device_rule v[64];
+	struct rt_err err = { 0 };
+	struct bpf_insn *p;
+	size_t n;
+	int fd = -1;
+
+	if (geteuid() != 0)
+		cr_skip_test("BPF_PROG_LOAD needs root");
+	for (size_t i = 0; i < 64; i++)
+		v[i] = (struct rt_device_rule){ i % 3 != 0, "acb"[i % 3], i % 5 ? (int64_t)i : -1,
+						i % 7 ? (int64_t)i * 3 : -1, i % 2 ? "rw" : "m" };
+	p = build(v, 64, &n);
+	cr_assert_eq(cg_devices_bpf_load(p, n, &fd, &err), 0, "%s", err.msg);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	/* a broken program is refused with the verifier's words */
+	p[n - 1].code = BPF_ALU64 | BPF_MOV | BPF_K;
+	cr_assert_lt(cg_devices_bpf_load(p, n, &fd, &err), 0);
+	cr_assert(strstr(err.msg, "device eBPF program"), "%s", err.msg);
+	free(p);
+}
+
+static char g_bpf_dir[128];
+
+static void bpf_cleanup(void)
+{
+	if (g_bpf_dir[0])
+		rmdir(g_bpf_dir);
+}
+
+/* In a child moved into dir: which of /dev/null and /dev/zero open? */
+static int probe_devices(const char *dir)
+{
+	pid_t pid = fork();
+	int st;
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char p[256];
+		int fd, out = 0;
+
+		snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+		fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			_exit(100);
+		close(fd);
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		out |= fd >= 0 ? 1 : errno == EPERM ? 2 : 0;
+		fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+		out |= fd >= 0 ? 4 : errno == EPERM ? 8 : 0;
+		_exit(out);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st));
+	cr_assert_neq(WEXITSTATUS(st), 100, "could not join %s", dir);
+	return WEXITSTATUS(st);
+}
+
+static unsigned attached(const char *dir)
+{
+	union bpf_attr a;
+	__u32 ids[8];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.query.target_fd = (__u32)fd;
+	a.query.attach_type = BPF_CGROUP_DEVICE;
+	a.query.prog_ids = (uintptr_t)ids;
+	a.query.prog_cnt = 8;
+	cr_assert_eq(syscall(SYS_bpf, BPF_PROG_QUERY, &a, sizeof(a)), 0, "%s", strerror(errno));
+	close(fd);
+	return a.query.prog_cnt;
+}
+
+/* The program on a real cgroup2 directory: a process inside is refused
+ * what the rules deny, and an update replaces the program. */
+Test(cgroup_bpf, host_attach, .timeout = 30, .fini = bpf_cleanup)
+{
+	struct rt_device_rule deny_null[] = {
+		{ false, 'a', -1, -1, "rwm" },
+		{ true, 'c', 1, -1, "rwm" },
+		{ false, 'c', 1, 3, "rwm" },
+	};
+	struct rt_device_rule allow_null[] = { { true, 'c', 1, 3, "rw" } };
+	struct rt_err err = { 0 };
+
+	if (!host_has("/sys/fs/cgroup/unified/cgroup.procs"))
+		cr_skip_test("needs root and a cgroup2 mount at /sys/fs/cgroup/unified");
+	snprintf(g_bpf_dir, sizeof(g_bpf_dir), "/sys/fs/cgroup/unified/hull-unit-bpf-%d",
+		 (int)getpid());
+	cr_assert_eq(mkdir(g_bpf_dir, 0755), 0, "%s", strerror(errno));
+	cr_assert_eq(cg_devices_bpf_apply(g_bpf_dir, deny_null, 3, &err), 0, "%s", err.msg);
+	cr_assert_eq(attached(g_bpf_dir), 1);
+	cr_assert_eq(probe_devices(g_bpf_dir), 2 | 4, "null must be EPERM, zero open");
+
+	/* update: the old program is detached, only the new list holds */
+	cr_assert_eq(cg_devices_bpf_apply(g_bpf_dir, allow_null, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(attached(g_bpf_dir), 1);
+	cr_assert_eq(probe_devices(g_bpf_dir), 1 | 8, "null open, zero EPERM");
+	cr_assert_eq(rmdir(g_bpf_dir), 0, "%s", strerror(errno));
+	g_bpf_dir[0] = '\0';
+}
+
+/* ---- every resource on the host's v1 hierarchies (hybrid here) ---- */
+
+static bool read_devnum(const char *blk, int64_t *maj, int64_t *min)
+{
+	char p[128];
+	long long a, b;
+	FILE *f;
+	bool ok;
+
+	snprintf(p, sizeof(p), "/sys/block/%s/dev", blk);
+	if (!(f = fopen(p, "re")))
+		return false;
+	ok = fscanf(f, "%lld:%lld", &a, &b) == 2;
+	fclose(f);
+	*maj = a, *min = b;
+	return ok;
+}
+
+Test(cgroup_host, v1_every_resource, .timeout = 30, .fini = host_cleanup)
+{
+	struct rt_err err = { 0 };
+	struct cg_handle *h = NULL;
+	struct rt_resources r;
+	char path[64], line[64];
+	int64_t maj = -1, min = -1;
+	const char *d;
+
+	if (geteuid() != 0 || access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) ||
+	    access("/sys/fs/cgroup/cpu/cpu.cfs_burst_us", F_OK) ||
+	    access("/sys/fs/cgroup/cpu/cpu.idle", F_OK) || access("/sys/fs/cgroup/blkio", F_OK))
+		cr_skip_test("needs root and v1 memory (with swap), cpu (burst, idle), blkio");
+	snprintf(path, sizeof(path), "/hull-unit-all-%d", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "%s", path);
+	cg_resources_init(&r);
+	r.mem_limit = 64 << 20;
+	r.mem_swap = 96 << 20;
+	r.mem_reservation = 32 << 20;
+	r.mem_kernel = 128 << 20;
+	r.mem_kernel_tcp = 16 << 20;
+	r.mem_swappiness = 30;
+	r.has_disable_oom_killer = r.disable_oom_killer = true;
+	r.has_use_hierarchy = true;
+	r.use_hierarchy = false;          /* refused by the kernel: ignored */
+	r.cpu_shares = 256;
+	r.cpu_period = 50000;
+	r.cpu_quota = 20000;
+	r.cpu_burst = 10000;
+	r.cpu_realtime_period = 500000;
+	r.cpu_realtime_runtime = 0;
+	r.has_pids_limit = true;
+	r.pids_limit = RT_RES_UNLIMITED;
+	struct rt_blkio_dev rbps[1], wiops[1];
+	if (read_devnum("vda", &maj, &min) || read_devnum("loop0", &maj, &min)) {
+		rbps[0] = bdev(maj, min, -1, 1048576);
+		wiops[0] = bdev(maj, min, -1, 100);
+		r.blkio_throttle_read_bps = rbps;
+		r.n_blkio_throttle_read_bps = 1;
+		r.blkio_throttle_write_iops = wiops;
+		r.n_blkio_throttle_write_iops = 1;
+	}
+	cr_assert_eq(cg_create(path, &r, &h, &err), 0, "%s", err.msg);
+
+	d = dir_with(h, "memory.limit_in_bytes");
+	assert_file(d, "memory.limit_in_bytes", "67108864");
+	assert_file(d, "memory.memsw.limit_in_bytes", "100663296");
+	assert_file(d, "memory.soft_limit_in_bytes", "33554432");
+	assert_file(d, "memory.swappiness", "30");
+	assert_file(d, "memory.oom_control", "oom_kill_disable 1");
+	assert_file(d, "memory.kmem.tcp.limit_in_bytes", "16777216");
+	d = dir_with(h, "cpu.shares");
+	assert_file(d, "cpu.shares", "256");
+	assert_file(d, "cpu.cfs_period_us", "50000");
+	assert_file(d, "cpu.cfs_quota_us", "20000");
+	assert_file(d, "cpu.cfs_burst_us", "10000");
+	assert_file(d, "cpu.rt_period_us", "500000");
+	assert_file(dir_with(h, "pids.max"), "pids.max", "max");
+	if (maj >= 0) {
+		d = dir_with(h, "blkio.throttle.read_bps_device");
+		snprintf(line, sizeof(line), "%lld:%lld 1048576", (long long)maj, (long long)min);
+		assert_file(d, "blkio.throttle.read_bps_device", line);
+		snprintf(line, sizeof(line), "%lld:%lld 100", (long long)maj, (long long)min);
+		assert_file(d, "blkio.throttle.write_iops_device", line);
+	}
+
+	/* update: quota below the old burst needs burst first; then idle */
+	cg_resources_init(&r);
+	r.cpu_quota = 5000;
+	r.cpu_burst = 2000;
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	assert_file(d = dir_with(h, "cpu.shares"), "cpu.cfs_quota_us", "5000");
+	assert_file(d, "cpu.cfs_burst_us", "2000");
+	cg_resources_init(&r);
+	r.has_cpu_idle = true;
+	r.cpu_idle = 1;
+	r.cpu_quota = RT_RES_UNLIMITED;
+	r.cpu_burst = 0;
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	assert_file(d, "cpu.idle", "1");
+	assert_file(d, "cpu.cfs_quota_us", "-1");
+
+	/* unlimited memory and no swap value: both unlimited */
+	cg_resources_init(&r);
+	r.mem_limit = RT_RES_UNLIMITED;
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	d = dir_with(h, "memory.limit_in_bytes");
+	assert_file(d, "memory.limit_in_bytes", "9223372036854771712");
+	assert_file(d, "memory.memsw.limit_in_bytes", "9223372036854771712");
+
+	/* controllers this host lacks are named */
+	struct rt_rdma rd = { "mlx5_0", 1, 1 };
+	struct rt_net_prio prio = { "lo", 1 };
+	cg_resources_init(&r);
+	r.rdma = &rd;
+	r.n_rdma = 1;
+	if (!dir_with(h, "rdma.max"))
+		apply_err(h, &r, ENOTSUP, "linux.resources.rdma: the rdma cgroup controller is not "
+			  "available");
+	cg_resources_init(&r);
+	r.net_priorities = &prio;
+	r.n_net_priorities = 1;
+	if (!dir_with(h, "net_prio.ifpriomap"))
+		apply_err(h, &r, ENOTSUP, "network.priorities: the net_prio cgroup controller");
+	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
+	assert_gone(h);
+	cg_handle_free(h);
+}
+
+/* A process that uses memory, then a limit under its usage. */
+Test(cgroup_host, check_before_update, .timeout = 30, .fini = host_cleanup)
+{
+	struct rt_err err = { 0 };
+	struct cg_handle *h = NULL;
+	struct rt_resources r;
+	char path[64], c;
+	int go[2], ready[2];
+	pid_t child;
+
+	if (!host_has("/sys/fs/cgroup/memory") && !host_has("/sys/fs/cgroup/cgroup.procs"))
+		cr_skip_test("needs root and a writable memory hierarchy");
+	snprintf(path, sizeof(path), "/hull-unit-cbu-%d", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "%s", path);
+	cg_resources_init(&r);
+	r.mem_limit = 256 << 20;
+	cr_assert_eq(cg_create(path, &r, &h, &err), 0, "%s", err.msg);
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(ready), 0);
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		/* touched pages are charged to the cgroup (volatile: not elided) */
+		volatile char *m = malloc(16 << 20);
+		for (size_t i = 0; m && i < (16 << 20); i += 4096)
+			m[i] = 1;
+		if (write(ready[1], "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	g_child = child;
+	cr_assert_eq(cg_enter(h, child, &err), 0, "%s", err.msg);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	cg_resources_init(&r);
+	r.mem_limit = 4 << 20;
+	r.has_check_before_update = r.check_before_update = true;
+	apply_err(h, &r, EBUSY, "memory limit 4194304 is below current usage");
+	r.mem_limit = 128 << 20;
+	cr_assert_eq(cg_apply(h, &r, &err), 0, "%s", err.msg);
+	for (int i = 0; i < 2; i++)
+		close(go[i]), close(ready[i]);
+	cg_handle_free(h);
+}
+
+/* hugetlb lives only in the v2 tree on a hybrid host: found there. */
+Test(cgroup_host, hugetlb_where_available, .timeout = 30, .fini = host_cleanup)
+{
+	struct rt_err err = { 0 };
+	struct cg_handle *h = NULL;
+	struct rt_resources r;
+	struct rt_hugepage_limit hp = { "2MB", 8 << 20 }, bad = { "64KB", 1 << 20 };
+	char path[64];
+	const char *d;
+
+	if (geteuid() != 0 || access("/sys/kernel/mm/hugepages/hugepages-2048kB", F_OK))
+		cr_skip_test("needs root and 2MB huge pages");
+	snprintf(path, sizeof(path), "/hull-unit-huge-%d", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "%s", path);
+	cg_resources_init(&r);
+	r.hugepage_limits = &hp;
+	r.n_hugepage_limits = 1;
+	if (cg_create(path, &r, &h, &err) < 0) {
+		cr_assert(strstr(err.msg, "hugetlb cgroup controller is not available"), "%s",
+			  err.msg);
+		cr_skip_test("no hugetlb controller: %s", err.msg);
+	}
+	d = dir_with(h, "hugetlb.2MB.max") ? dir_with(h, "hugetlb.2MB.max")
+					    : dir_with(h, "hugetlb.2MB.limit_in_bytes");
+	cr_assert_not_null(d);
+	assert_file(d, dir_with(h, "hugetlb.2MB.max") ? "hugetlb.2MB.max"
+						      : "hugetlb.2MB.limit_in_bytes", "8388608");
+	r.hugepage_limits = &bad;
+	apply_err(h, &r, ENOENT, "page size 64KB is not supported here (no hugetlb.64KB.");
+	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
+	cg_handle_free(h);
+}
+
+/* Pure v2 (the host's cgroup2 mount alone): devices become a program. */
+Test(cgroup_host, v2_devices_program, .timeout = 30, .fini = host_cleanup)
+{
+	static const char *mi =
+		"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+	struct rt_err err = { 0 };
+	struct cg_handle *h = NULL;
+	struct rt_resources r;
+	struct rt_device_rule rules[] = {
+		{ false, 'a', -1, -1, "rwm" },
+		{ true, 'c', 1, 3, "rw" },
+	};
+	struct rt_kv kv = { "memory.high", "1G" };
+	char path[64], *p;
+
+	if (!host_has("/sys/fs/cgroup/unified/cgroup.procs"))
+		cr_skip_test("needs root and a cgroup2 mount at /sys/fs/cgroup/unified");
+	snprintf(path, sizeof(path), "/hull-unit-v2d-%d", (int)getpid());
+	snprintf(g_path, sizeof(g_path), "%s", path);
+	p = fixture(mi);
+	cg_resources_init(&r);
+	r.devices = rules;
+	r.n_devices = 2;
+	cr_assert_eq(cg_create_at(p, path, &r, &h, &err), 0, "%s", err.msg);
+	cr_assert_eq(attached(cg_handle_dir(h, 0)), 1);
+	cr_assert_eq(probe_devices(cg_handle_dir(h, 0)), 1 | 8, "null open, zero EPERM");
+	/* a controller the parent did not enable is named */
+	cg_resources_init(&r);
+	r.unified = &kv;
+	r.n_unified = 1;
+	char ctrls[256] = "";
+	FILE *f = fopen("/sys/fs/cgroup/unified/cgroup.controllers", "re");
+	if (f && fgets(ctrls, sizeof(ctrls), f) && !strstr(ctrls, "memory"))
+		apply_err(h, &r, ENOTSUP, "key \"memory.high\": the memory controller is not "
+			  "enabled");
+	if (f)
+		fclose(f);
+	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
+	assert_gone(h);
+	cg_handle_free(h);
+	unlink(p);
+	free(p);
 }

@@ -2,15 +2,15 @@
 # PID 1 of the test host VM (busybox sh from the initramfs that vmhost.sh
 # builds).  It turns the guest into a copy of the host with /dev/kvm and,
 # on request, a pure cgroup v2 hierarchy, runs one command there and powers
-# off.  What to run comes from the per-run share (tag "vmhostrun"), whose
-# config file calls the functions below; the exit status goes back through
+# off.  What to run comes from the per-run share (tag "vmhostrun"): config
+# sets variables, shares calls share() below; the exit status goes back through
 # that share too, so it never depends on the serial console.
 # Boot noise goes to ttyS0; the command's stdout and stderr go to ttyS1 and
 # ttyS2, which vmhost.sh reads from separate pipes.
 
 PATH=/bin
 export PATH
-cgroup2=0
+cgroup2=0 root_cache=
 
 say() { echo "vmhost-init: $*"; }
 
@@ -31,7 +31,7 @@ mount9p() { # TAG DIR [ro]
 	mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000${3:+,$3}" "$1" "$2"
 }
 
-# Called by the config: a read-write share of a host directory, mounted
+# Called by /vmrun/shares: a read-write share of a host directory, mounted
 # over the read-only view of the same path so paths match the host's.
 share() { # TAG HOSTDIR
 	mkdir -p "/host$2" 2>/dev/null
@@ -46,7 +46,8 @@ scratch() { # DIR
 }
 
 setup_host_view() {
-	mount9p hostroot /host ro || die "cannot mount the host root"
+	mount9p hostroot /host "ro${root_cache:+,cache=$root_cache}" ||
+		die "cannot mount the host root"
 	scratch /tmp
 	scratch /run
 	scratch /var/tmp
@@ -69,8 +70,9 @@ load_modules
 [ -c /dev/kvm ] || say "no /dev/kvm (no nested virtualisation?)"
 
 mount9p vmhostrun /vmrun || die "cannot mount the run share"
-setup_host_view
 . /vmrun/config
+setup_host_view
+. /vmrun/shares
 if [ "$cgroup2" = 1 ]; then
 	mount -t cgroup2 -o nsdelegate cgroup2 /host/sys/fs/cgroup ||
 		die "cannot mount cgroup2"
