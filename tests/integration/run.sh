@@ -20,7 +20,8 @@ done
 passed=0 failed=0 n=0
 only=${1:-}
 for t in $(declare -F | awk '{print $3}' | grep '^test_' ); do
-	[ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
+	# the filter is an extended regular expression (a plain substring works)
+	[ -n "$only" ] && ! [[ "$t" =~ $only ]] && continue
 	n=$((n + 1))
 	export IDPREFIX="it$$x$n"
 	export STATE="$TESTROOT/state-$n"

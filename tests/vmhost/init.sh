@@ -65,6 +65,11 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 ln -sf pts/ptmx /dev/ptmx 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# what udev/systemd would add: bash process substitution needs /dev/fd
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+[ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
+[ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
+[ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
 mount -t tmpfs tmpfs /run 2>/dev/null
 load_modules
 [ -c /dev/kvm ] || say "no /dev/kvm (no nested virtualisation?)"

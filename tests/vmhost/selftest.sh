@@ -6,7 +6,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 vmhost=$here/vmhost.sh
 passed=0 failed=0
 tmp=$(mktemp -d /tmp/vmhost-selftest.XXXXXX)
-trap 'rm -rf "$tmp" "$here/.selftest-mark"' EXIT
+# Written by the guest into the project share (ignored by .gitignore).
+mark=$here/.selftest-$$
+trap 'rm -rf "$tmp" "$mark"' EXIT
 
 check() { # NAME CONDITION...
 	local name=$1
@@ -35,15 +37,14 @@ check "nothing else is mounted under /sys/fs/cgroup" test -z "$(
 [ "$failed" = 0 ] || { echo "stderr:"; cat "$tmp/err1"; }
 
 # 2. Streams, arguments, environment, the shares and the working directory.
-rm -f "$here/.selftest-mark"
 "$vmhost" -e "GREETING=it's here" -- sh -c '
 	echo "out:$1:$2"; echo "err:$GREETING" >&2
 	pwd
 	touch /etc/vmhost-should-fail 2>/dev/null || echo "root-ro"
 	touch /tmp/x && echo "tmp-rw"
-	echo written > tests/vmhost/.selftest-mark && echo "project-rw"
+	echo written > "$3" && echo "project-rw"
 	stat -f -c %T /sys/fs/cgroup
-	exit 0' arg0 'two words' "q'uote" >"$tmp/out2" 2>"$tmp/err2"
+	exit 0' arg0 'two words' "q'uote" "$mark" >"$tmp/out2" 2>"$tmp/err2"
 rc=$?
 check "exit status 0 comes out (got $rc)" test "$rc" = 0
 check "arguments keep spaces and quotes" has "$tmp/out2" "out:two words:q'uote"
@@ -53,7 +54,8 @@ check "the command runs in the project dir" has "$tmp/out2" "$(cd "$here/../.." 
 check "the host root is read-only" has "$tmp/out2" root-ro
 check "/tmp is writable" has "$tmp/out2" tmp-rw
 check "the project tree is writable and reaches the host" \
-	test "$(cat "$here/.selftest-mark" 2>/dev/null)" = written
+	test "$(cat "$mark" 2>/dev/null)" = written
+rm -f "$mark"
 check "without --cgroup2 no cgroup2 at /sys/fs/cgroup" \
 	test -z "$(grep -x cgroup2fs "$tmp/out2")"
 check "no boot noise in stdout" test -z "$(grep -E '^\[ *[0-9]+\.[0-9]+\]|vmhost-init' "$tmp/out2")"

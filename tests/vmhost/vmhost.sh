@@ -215,17 +215,19 @@ ensure_initramfs() {
 	key=$( { echo "$kdir $modules"; sha256sum /bin/busybox "$here/init.sh" "$0"; } |
 		sha256sum | cut -c1-16)
 	initrd=$cache/initramfs-$key.cpio
-	[ -f "$initrd" ] && return 0
+	if [ -f "$initrd" ]; then
+		touch "$initrd"
+		return 0
+	fi
 	echo "vmhost: building $(basename "$initrd")" >&2
 	build_initramfs "$initrd"
-	prune_initramfs "$initrd"
+	prune_initramfs
 }
 
+# Keeps the three most recently used: checkouts at different commits (a
+# worktree, a CI copy) then share the cache without rebuilding in turn.
 prune_initramfs() {
-	local f
-	for f in "$cache"/initramfs-*.cpio; do
-		[ "$f" = "$1" ] || rm -f "$f"
-	done
+	ls -t "$cache"/initramfs-*.cpio 2>/dev/null | tail -n +4 | xargs -r rm -f
 }
 
 prepare() {
@@ -271,11 +273,12 @@ write_run_dir() {
 }
 
 qemu_args() {
-	local a i=0
+	local a i=0 quiet=quiet
+	[ "$verbose" = 1 ] && quiet=
 	qargs=(-accel tcg -cpu EPYC-v3,+svm -smp 2 -m 2G
 		-display none -monitor none -no-reboot -nic none
 		-kernel "$vmlinuz" -initrd "$initrd"
-		-append "console=ttyS0 panic=-1 quiet ${VMHOST_APPEND:-}"
+		-append "console=ttyS0 panic=-1 $quiet ${VMHOST_APPEND:-}"
 		-serial "pipe:$run/console" -serial "pipe:$run/out" -serial "pipe:$run/err"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=$run,mount_tag=vmhostrun,security_model=none")
