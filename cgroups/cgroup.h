@@ -19,6 +19,10 @@ int cg_detect_layout(const char *mountinfo_path, enum cg_layout *out, struct rt_
 int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char **out,
 		    struct rt_err *err);
 
+/* The cgroup systemd gives "slice:prefix:name" (NULL -> system.slice:hull:ID):
+ * "/a.slice/a-b.slice/prefix-name.scope".  Pure; errors name cgroupsPath. */
+int cg_systemd_path(const char *cgroups_path, const char *id, char **out, struct rt_err *err);
+
 struct cg_handle;
 
 /* Parent, before the child runs: create the cgroup(s) for path (in every

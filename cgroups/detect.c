@@ -117,7 +117,7 @@ int cg_detect_layout(const char *mountinfo_path, enum cg_layout *out, struct rt_
 
 /* "slice:prefix:name" -> "/a.slice/a-b.slice/prefix-name.scope", as
  * systemd expands a slice name into its parents. */
-static int systemd_path(const char *p, const char *id, char **out, struct rt_err *err)
+int cg_systemd_path(const char *p, const char *id, char **out, struct rt_err *err)
 {
 	_cleanup_free_ char *copy = strdup(p ? p : "system.slice:hull:");
 	char *slice, *prefix, *name, *c2, *c1;
@@ -166,14 +166,14 @@ int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char
 	size_t len = 0;
 
 	if (systemd) {
-		/* Until the D-Bus driver exists (the cgroups issue), the
-		 * systemd form names the path systemd itself would use. */
-		if (systemd_path(p, id, &sys, err) < 0)
+		/* The form is checked first, so a bad path is named as such. */
+		if (cg_systemd_path(p, id, &sys, err) < 0)
 			return -err->code;
-		p = sys;
-		if (!(copy = strdup(p)))
-			return rt_err_set(err, ENOMEM, "out of memory");
-		goto have_copy;
+		if (access("/run/systemd/system", F_OK) < 0)
+			return rt_err_set(err, ENOTSUP, "--systemd-cgroup: systemd is not running on "
+					  "this host; use the cgroupfs driver (no --systemd-cgroup)");
+		return rt_err_set(err, ENOTSUP, "--systemd-cgroup: the systemd (D-Bus) cgroup "
+				  "driver is not implemented yet; %s would be its cgroup", sys);
 	}
 	if (!p) {
 		if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
@@ -189,7 +189,6 @@ int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char
 		if (!(copy = strdup(p)))
 			return rt_err_set(err, ENOMEM, "out of memory");
 	}
-have_copy:
 	if (strlen(copy) >= PATH_MAX / 2)
 		return rt_err_set(err, ENAMETOOLONG, "linux.cgroupsPath: too long");
 	for (const char *c = copy; *c; c++)

@@ -223,6 +223,18 @@ Test(cgroup_path, resolve_rejected)
 	}
 }
 
+Test(cgroup_path, systemd_without_systemd)
+{
+	struct rt_err err = { 0 };
+	char *out = NULL;
+
+	if (access("/run/systemd/system", F_OK) == 0)
+		cr_skip_test("systemd runs here");
+	cr_assert_eq(cg_resolve_path("system.slice:hull:c1", "c1", true, &out, &err), -ENOTSUP);
+	cr_assert(strstr(err.msg, "systemd is not running"), "%s", err.msg);
+	cr_assert_null(out);
+}
+
 Test(cgroup_path, systemd_form)
 {
 	static const struct { const char *in, *id, *want; } ok[] = {
@@ -238,7 +250,7 @@ Test(cgroup_path, systemd_form)
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		struct rt_err err = { 0 };
 		char *out = NULL;
-		cr_assert_eq(cg_resolve_path(ok[i].in, ok[i].id, true, &out, &err), 0, "%s: %s",
+		cr_assert_eq(cg_systemd_path(ok[i].in, ok[i].id, &out, &err), 0, "%s: %s",
 			     ok[i].in, err.msg);
 		cr_assert_str_eq(out, ok[i].want);
 		free(out);
