@@ -31,20 +31,28 @@ ln -s busybox "$work/bundle/rootfs/bin/sh"
 (cd "$work/bundle" && "$HULL" spec)
 jq '.process.args = ["/bin/true"] | .ociVersion = "1.0.2"' "$work/bundle/config.json" > "$work/c" && mv "$work/c" "$work/bundle/config.json"
 
+# The same bundle with a full resources block (issue 4's benchmark).
+cp -a "$work/bundle" "$work/res"
+jq '.linux.resources = {
+	memory: {limit: 268435456, reservation: 134217728},
+	cpu: {shares: 512, quota: 50000, period: 100000, cpus: "0-1", mems: "0"},
+	pids: {limit: 100},
+	devices: [{allow: false, access: "rwm"}]}' "$work/bundle/config.json" > "$work/res/config.json"
+
 runtimes="hull crun runc"
 bin_of() { case $1 in hull) echo "$HULL" ;; *) command -v "$1" ;; esac; }
 
 now_ns() { date +%s%N; }
 
-# lifecycle RUNTIME: create + start + wait until stopped + delete.
+# lifecycle RUNTIME [BUNDLE]: create + start + wait until stopped + delete.
 lifecycle() {
-	local rt=$1 bin root=$work/root-$1 id
+	local rt=$1 bundle=${2:-$work/bundle} bin root=$work/root-$1 id
 	bin=$(bin_of "$rt")
 	local t0 t1
 	t0=$(now_ns)
 	for i in $(seq "$N"); do
 		id=b$i
-		"$bin" --root "$root" create --bundle "$work/bundle" "$id" </dev/null >/dev/null
+		"$bin" --root "$root" create --bundle "$bundle" "$id" </dev/null >/dev/null
 		"$bin" --root "$root" start "$id"
 		while ! "$bin" --root "$root" state "$id" | grep -q '"stopped"'; do :; done
 		"$bin" --root "$root" delete "$id"
@@ -86,21 +94,22 @@ stripped_size() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-declare -A LC RUN RSS SIZE
+declare -A LC LCR RUN RSS SIZE
 for rt in $runtimes; do
 	# warm-up
 	"$(bin_of "$rt")" --root "$work/root-$rt" run --bundle "$work/bundle" warm </dev/null >/dev/null
 	LC[$rt]=$(lifecycle "$rt")
+	LCR[$rt]=$(lifecycle "$rt" "$work/res")
 	RUN[$rt]=$(runonce "$rt")
 	RSS[$rt]=$(peak_rss "$rt")
 	SIZE[$rt]=$(stripped_size "$rt")
 done
 
 echo "# lifecycle benchmark, $N iterations, $(uname -r), $(nproc) cpus, $(date -u +%Y-%m-%d)"
-printf '%-6s %14s %10s %14s %14s\n' runtime "lifecycle_us" "run_us" "peak_rss_kib" "stripped_bytes"
+printf '%-6s %14s %18s %10s %14s %14s\n' runtime "lifecycle_us" "lifecycle_res_us" "run_us" "peak_rss_kib" "stripped_bytes"
 for rt in $runtimes; do
-	printf '%-6s %14s %10s %14s %14s\n' "$rt" "${LC[$rt]}" "${RUN[$rt]}" "${RSS[$rt]}" "${SIZE[$rt]}"
+	printf '%-6s %14s %18s %10s %14s %14s\n' "$rt" "${LC[$rt]}" "${LCR[$rt]}" "${RUN[$rt]}" "${RSS[$rt]}" "${SIZE[$rt]}"
 done
 for peer in crun runc; do
-	echo "hull/$peer: lifecycle $(ratio "${LC[hull]}" "${LC[$peer]}")x, run $(ratio "${RUN[hull]}" "${RUN[$peer]}")x, peak RSS $(ratio "${RSS[hull]}" "${RSS[$peer]}")x, size $(ratio "${SIZE[hull]}" "${SIZE[$peer]}")x (lower is better)"
+	echo "hull/$peer: lifecycle $(ratio "${LC[hull]}" "${LC[$peer]}")x, with resources $(ratio "${LCR[hull]}" "${LCR[$peer]}")x, run $(ratio "${RUN[hull]}" "${RUN[$peer]}")x, peak RSS $(ratio "${RSS[hull]}" "${RSS[$peer]}")x, size $(ratio "${SIZE[hull]}" "${SIZE[$peer]}")x (lower is better)"
 done
