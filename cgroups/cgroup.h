@@ -23,6 +23,22 @@ int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char
  * "/a.slice/a-b.slice/prefix-name.scope".  Pure; errors name cgroupsPath. */
 int cg_systemd_path(const char *cgroups_path, const char *id, char **out, struct rt_err *err);
 
+/* ---- systemd.c: the systemd driver (transient scope units over D-Bus) ---- */
+/* systemd manages cgroups here (/run/systemd/system).  Test hook:
+ * HULL_SYSTEMD_FORCE=1 counts only while DBUS_SYSTEM_BUS_ADDRESS is set, so
+ * tests can put a stand-in systemd on a private bus. */
+bool cg_systemd_running(void);
+/* The slice and unit of a cgroup path cg_systemd_path made:
+ * "/a.slice/a-b.slice/p-n.scope" -> "a-b.slice", "p-n.scope" (pure). */
+int cg_systemd_names(const char *cgroup_path, char **slice, char **unit, struct rt_err *err);
+/* StartTransientUnit(unit, "replace") with Slice, Delegate=yes, PIDs=[pid],
+ * Description "hull container <id>"; waits (10 s) for its job to be "done".
+ * systemd creates the scope's cgroup and moves pid there. */
+int cg_systemd_start(const char *slice, const char *unit, const char *id, pid_t pid,
+		     struct rt_err *err);
+/* StopUnit (a unit that is gone already is fine), then ResetFailedUnit. */
+int cg_systemd_stop(const char *unit, struct rt_err *err);
+
 struct cg_handle;
 
 /* Parent, before the child runs: create the cgroup(s) for path (in every

@@ -169,11 +169,11 @@ int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char
 		/* The form is checked first, so a bad path is named as such. */
 		if (cg_systemd_path(p, id, &sys, err) < 0)
 			return -err->code;
-		if (access("/run/systemd/system", F_OK) < 0)
+		if (!cg_systemd_running())
 			return rt_err_set(err, ENOTSUP, "--systemd-cgroup: systemd is not running on "
 					  "this host; use the cgroupfs driver (no --systemd-cgroup)");
-		return rt_err_set(err, ENOTSUP, "--systemd-cgroup: the systemd (D-Bus) cgroup "
-				  "driver is not implemented yet; %s would be its cgroup", sys);
+		*out = steal_ptr(sys);
+		return 0;
 	}
 	if (!p) {
 		if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))

@@ -38,8 +38,10 @@ int cmd_ps(const struct cmd_globals *g, int argc, char **argv, struct rt_err *er
 int cmd_spec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_features(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_exec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
+int cmd_jail(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_update(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_events(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
+int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 
 /* The option getopt just refused, as a phrase ("unknown option --x",
  * "option --bundle needs a value"). */

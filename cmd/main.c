@@ -39,15 +39,24 @@ static const struct cmd_verb verbs[] = {
 	  "change the resource limits of a live container (flags override the JSON)" },
 	{ "events", cmd_events, "events [--stats] [--interval DURATION] ID",
 	  "print resource stats and OOM events as JSON lines until the container stops" },
+	{ "jail", cmd_jail, "jail (--rootfs DIR | --ro-host) [--tmpfs DIR]... [--bind SRC:DST[:ro]]... "
+	  "[--net none|host] [--memory SIZE] [--cpus N] [--pids N] [--uid UID[:GID]] "
+	  "[--seccomp default|unconfined|FILE] [--cap-add CAP]... [--cap-drop CAP]... [--cwd DIR] "
+	  "[--hostname NAME] -- CMD [ARG...]",
+	  "run one service in a jail built from flags, in the foreground; exits with its status" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
+	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | ls | inspect REF | "
+	  "rm REF | unpack REF DIR",
+	  "OCI images: import a layout or archive, list, inspect, remove, unpack to a rootfs" },
 };
 
 static const char global_usage[] =
 	"usage: hull [global options] COMMAND [options] [args]\n"
 	"\n"
 	"Global options:\n"
-	"  --root DIR             state directory (default " RT_DEFAULT_ROOT ")\n"
+	"  --root DIR             state directory (default " RT_DEFAULT_ROOT ", or\n"
+	"                         $XDG_RUNTIME_DIR/hull for an unprivileged user)\n"
 	"  --log FILE             write logs and errors to FILE\n"
 	"  --log-format text|json log line format (default text)\n"
 	"  --debug                log debug messages\n"
@@ -144,9 +153,25 @@ static int parse_globals(int argc, char **argv, struct cmd_globals *g)
 	return optind;
 }
 
+/* root's state lives in /run/hull; an unprivileged user's (rootless) in
+ * $XDG_RUNTIME_DIR/hull, or /tmp/hull-UID, as runc does. */
+static const char *default_root(void)
+{
+	static char buf[4096];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0)
+		return RT_DEFAULT_ROOT;
+	if (xdg && xdg[0] == '/')
+		snprintf(buf, sizeof(buf), "%s/hull", xdg);
+	else
+		snprintf(buf, sizeof(buf), "/tmp/hull-%u", (unsigned)geteuid());
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
-	struct cmd_globals g = { .root = RT_DEFAULT_ROOT, .log_format = "text" };
+	struct cmd_globals g = { .root = default_root(), .log_format = "text" };
 	struct rt_err err = {0};
 	const struct cmd_verb *v = NULL;
 	int first, rc;

@@ -305,8 +305,6 @@ static int plan_mount(struct ns_rootfs_plan *plan, const struct rt_spec *spec, s
 	r = ns_path_clean(plan->arena, m->destination, &pm->rel, err);
 	if (r < 0)
 		return r;
-	if (strcmp(pm->rel, ".") == 0)
-		return rt_err_set(err, EINVAL, "destination \"/\" is the root itself");
 	pm->source = m->source;
 	r = ns_mount_parse_options(m->options, &pm->opts, err);
 	if (r < 0)
@@ -314,6 +312,12 @@ static int plan_mount(struct ns_rootfs_plan *plan, const struct rt_spec *spec, s
 	r = plan_kind(plan, pm, m, err);
 	if (r < 0)
 		return r;
+	/* A bind at "/" as the first mount replaces the root's content (hull
+	 * jail --ro-host binds the host's tree there); anything else at "/"
+	 * would hide the mounts before it. */
+	if (strcmp(pm->rel, ".") == 0 && (i != 0 || pm->kind != NS_MNT_BIND))
+		return rt_err_set(err, EINVAL, "destination \"/\" is the root itself "
+				  "(only a bind mount, first in the list, may go there)");
 	return plan_idmap(pm, m, spec, err);
 }
 

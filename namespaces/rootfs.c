@@ -579,6 +579,13 @@ int ns_rootfs_prepare(const struct ns_rootfs_plan *plan, struct rt_err *err)
 		r = apply_mount(root_fd, plan, &plan->mounts[i], err);
 		if (r < 0)
 			return rt_err_wrap(err, "mounts[%zu] (%s)", i, plan->mounts[i].dest);
+		/* a bind over the root itself: what follows goes on top of it */
+		if (strcmp(plan->mounts[i].rel, ".") == 0) {
+			close(root_fd);
+			root_fd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (root_fd < 0)
+				return rt_err_sys(err, errno, "reopen rootfs %s", plan->rootfs);
+		}
 	}
 	r = ns_devices_create(plan, root_fd, err);
 	if (r < 0)

@@ -217,6 +217,7 @@ struct creation {
 	int dirfd, sock, start_sock;
 	pid_t pid;
 	struct cg_handle *cg;
+	char *scope;                 /* --systemd-cgroup: the unit systemd started */
 	bool committed;
 	int master;                  /* pty master kept for a foreground run */
 };
@@ -229,10 +230,12 @@ static void create_abort(struct creation *c)
 		kill(c->pid, SIGKILL);
 		rt_wait_status(c->pid);
 	}
-	if (c->cg) {
+	if (c->cg)
 		cg_kill_all(c->cg, SIGKILL, &ignored);
+	if (c->scope)
+		cg_systemd_stop(c->scope, &ignored);
+	if (c->cg)
 		cg_destroy(c->cg, &ignored);
-	}
 	if (c->dirfd >= 0)
 		rt_state_remove(c->plan.o->root, c->plan.o->id, &ignored);
 }
@@ -243,6 +246,7 @@ static void creation_clear(struct creation *c)
 		create_abort(c);
 	if (c->cg)
 		cg_handle_free(c->cg);
+	free(c->scope);
 	if (c->dirfd >= 0)
 		close(c->dirfd);
 	if (c->sock >= 0)
@@ -318,6 +322,24 @@ static int write_id_maps(const struct plan *p, pid_t pid, struct rt_err *err)
 	return 0;
 }
 
+/* --systemd-cgroup: systemd makes the scope's cgroup and moves the init
+ * there; then hull makes what systemd left out (v1 hierarchies it does not
+ * manage) and applies linux.resources itself, as Delegate=yes allows.  The
+ * init still waits for SYNC_GO, so it runs nothing before the limits. */
+static int systemd_scope(struct creation *c, struct rt_err *err)
+{
+	_cleanup_free_ char *slice = NULL, *unit = NULL;
+	const char *path = c->plan.cgroup_path;
+
+	if (cg_systemd_names(path, &slice, &unit, err) < 0 ||
+	    cg_systemd_start(slice, unit, c->plan.o->id, c->pid, err) < 0)
+		return rt_err_wrap(err, "cgroup %s", path);
+	c->scope = steal_ptr(unit);
+	if (cg_create(path, &c->plan.spec->linux_.resources, &c->cg, err) < 0)
+		return rt_err_wrap(err, "cgroup %s", path);
+	return 0;
+}
+
 static int spawn(struct creation *c, struct rt_err *err)
 {
 	int sv[2];
@@ -347,6 +369,8 @@ static int spawn(struct creation *c, struct rt_err *err)
 	if (err->code)
 		return -err->code;
 	if (write_id_maps(&c->plan, c->pid, err) < 0)
+		return -err->code;
+	if (c->plan.o->systemd_cgroup && systemd_scope(c, err) < 0)
 		return -err->code;
 	if (c->cg && cg_enter(c->cg, c->pid, err) < 0)
 		return -err->code;
@@ -440,7 +464,8 @@ static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creat
 	s = c->plan.spec;
 	if (state_dir_setup(c, err) < 0)
 		return -err->code;
-	if (geteuid() == 0 || s->linux_.cgroups_path || s->linux_.resources.present) {
+	if (!o->systemd_cgroup &&
+	    (geteuid() == 0 || s->linux_.cgroups_path || s->linux_.resources.present)) {
 		if (cg_create(c->plan.cgroup_path, &s->linux_.resources, &c->cg, err) < 0)
 			return rt_err_wrap(err, "cgroup %s", c->plan.cgroup_path);
 	}

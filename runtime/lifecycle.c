@@ -163,6 +163,18 @@ static void wait_gone(pid_t pid, int timeout_ms)
 	waitpid(pid, NULL, WNOHANG);
 }
 
+/* --systemd-cgroup: let systemd forget the scope before its cgroup goes;
+ * failing that, the cgroup is still removed below, so only warn. */
+static void stop_scope(const char *cgroup_path)
+{
+	_cleanup_free_ char *slice = NULL, *unit = NULL;
+	struct rt_err e = {0};
+
+	if (cg_systemd_names(cgroup_path, &slice, &unit, &e) < 0 ||
+	    cg_systemd_stop(unit, &e) < 0)
+		rt_warn("%s", e.msg);
+}
+
 static int delete_locked(const char *root, struct opened *c, bool force, struct rt_err *err)
 {
 	struct rt_err ign = {0};
@@ -185,6 +197,8 @@ static int delete_locked(const char *root, struct opened *c, bool force, struct 
 	}
 	if (was_created && run_state_hooks(root, &c->st, RT_HOOK_POSTSTOP, "stopped", &ign) < 0)
 		rt_warn("%s", ign.msg);
+	if (c->st.systemd_cgroup && c->st.cgroup_path)
+		stop_scope(c->st.cgroup_path);
 	if (cg) {
 		int r = cg_destroy(cg, err);
 		cg_handle_free(cg);

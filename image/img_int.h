@@ -1,0 +1,75 @@
+/* Internals of image/: OCI JSON documents (oci_json.c, the only place
+ * that touches yajl here) and blob helpers (store.c). */
+#ifndef HULL_IMG_INT_H
+#define HULL_IMG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "image/image.h"
+
+#define IMG_JSON_MAX (4u << 20)   /* index, manifest, config: small documents */
+
+#define IMG_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define IMG_MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define IMG_MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define IMG_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define IMG_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define IMG_REF_ANNOTATION "org.opencontainers.image.ref.name"
+
+struct img_desc {
+	char *media_type;
+	char digest[72];     /* "sha256:" + 64 lowercase hex */
+	uint64_t size;
+	char *ref_name;      /* annotation org.opencontainers.image.ref.name, or NULL */
+};
+
+struct img_index {
+	struct img_desc *m;
+	size_t n;
+};
+
+struct img_manifest {
+	struct img_desc config;
+	struct img_desc *layers;
+	size_t n_layers;
+};
+
+/* oci_json.c */
+int img_layout_check(const char *json, size_t len, struct rt_err *err);
+int img_index_parse(const char *json, size_t len, struct img_index *out, struct rt_err *err);
+int img_index_write(const struct img_index *idx, char **out, size_t *len, struct rt_err *err);
+int img_manifest_parse(const char *json, size_t len, struct img_manifest *out, struct rt_err *err);
+int img_inspect_json(const char *name, const char *digest, const char *manifest, size_t mlen,
+		     const char *config, size_t clen, char **out, struct rt_err *err);
+void img_desc_free(struct img_desc *d);
+void img_index_free(struct img_index *idx);
+void img_manifest_free(struct img_manifest *m);
+bool img_layer_media_type_ok(const char *mt);
+
+/* store.c */
+/* The 64 hex digits of a "sha256:<hex>" digest, or NULL when malformed. */
+const char *img_digest_hex(const char *digest);
+/* Copy src_fd to dirfd/name, hashing as it goes; the file appears under
+ * name only when size and digest match d. */
+int img_blob_copy(int src_fd, int dirfd, const char *name, const struct img_desc *d,
+		  struct rt_err *err);
+/* Read a small blob from dirfd/<hex> and check it against d. */
+int img_blob_read_at(int dirfd, const struct img_desc *d, char **out, size_t *len,
+		     struct rt_err *err);
+/* fd of the store's blob for digest (O_RDONLY). */
+int img_blob_open(struct img_store *s, const char *digest, struct rt_err *err);
+int img_store_index_load(struct img_store *s, struct img_index *idx, struct rt_err *err);
+int img_store_index_save(struct img_store *s, const struct img_index *idx, struct rt_err *err);
+/* Find name in idx; -1 if absent. */
+ssize_t img_index_find(const struct img_index *idx, const char *name);
+/* Load the manifest of a stored image by name. */
+int img_store_manifest(struct img_store *s, const char *name, struct img_desc *mdesc,
+		       struct img_manifest *m, char **mtext, size_t *mlen, struct rt_err *err);
+/* Delete blobs that no name in the index reaches. */
+int img_store_gc(struct img_store *s, struct rt_err *err);
+/* rm -rf of dirfd/name without following symlinks. */
+int img_rm_rf_at(int dirfd, const char *name);
+
+#endif

@@ -1,0 +1,87 @@
+# image: import an OCI layout (built here by hand from the busybox rootfs:
+# tar + sha256sum), ls, inspect, unpack, then run the bundle.  Every test
+# name contains "image" (run.sh image).
+
+# blob FILE LAYOUT: move FILE into LAYOUT's blobs; prints its digest hex.
+img_blob() {
+	local h
+	h=$(sha256sum "$1" | cut -c1-64)
+	mv "$1" "$2/blobs/sha256/$h"
+	echo "$h"
+}
+
+# make_layout LAYOUT NAME: a one-layer busybox image named NAME.
+make_layout() {
+	local l=$1 name=$2 lh ls ch cs mh ms
+	mkdir -p "$l/blobs/sha256"
+	echo '{"imageLayoutVersion":"1.0.0"}' > "$l/oci-layout"
+	tar -C "$TESTROOT/rootfs-template" -czf "$l/layer" .
+	ls=$(stat -c %s "$l/layer"); lh=$(img_blob "$l/layer" "$l")
+	jq -n '{architecture:"amd64",os:"linux",config:{Cmd:["/bin/sh"]},
+		rootfs:{type:"layers",diff_ids:[]}}' > "$l/config"
+	cs=$(stat -c %s "$l/config"); ch=$(img_blob "$l/config" "$l")
+	jq -n --arg c "sha256:$ch" --argjson cs "$cs" --arg l "sha256:$lh" --argjson ls "$ls" \
+		'{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
+		  config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
+		  layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar+gzip",digest:$l,size:$ls}]}' \
+		> "$l/manifest"
+	ms=$(stat -c %s "$l/manifest"); mh=$(img_blob "$l/manifest" "$l")
+	jq -n --arg m "sha256:$mh" --argjson ms "$ms" --arg n "$name" \
+		'{schemaVersion:2,manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",
+		  digest:$m,size:$ms,annotations:{"org.opencontainers.image.ref.name":$n}}]}' \
+		> "$l/index.json"
+	echo "$mh"
+}
+
+test_image_import_unpack_run() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local mh out
+	mh=$(make_layout "$B.layout" bb:1)
+	ht image import "$B.layout"
+	out=$(ht image ls)
+	expect_contains "ls" "$out" "bb:1"
+	expect_contains "ls" "$out" "sha256:$mh"
+	expect_eq "inspect digest" "$(ht image inspect bb:1 | jq -r .Digest)" "sha256:$mh"
+	expect_eq "inspect config" "$(ht image inspect bb:1 | jq -r '.Config.config.Cmd[0]')" /bin/sh
+	ht image unpack bb:1 "$B/rootfs"
+	[ -x "$B/rootfs/bin/busybox" ] || fail "no busybox in the unpacked rootfs"
+	(cd "$B" && "$HULL" spec)
+	set_args "$B" sh -c 'echo from-image; cat /etc/passwd'
+	out=$(ht run --bundle "$B" "${IDPREFIX}a")
+	expect_contains "run output" "$out" "from-image"
+	expect_contains "run output" "$out" "root:x:0:0"
+	ht image rm bb:1
+	expect_eq "ls after rm" "$(ht image ls | wc -l)" 1
+	expect_eq "blobs after rm" "$(ls "$HULL_IMAGE_STORE/blobs/sha256" | wc -l)" 0
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
+}
+
+test_image_archive_and_name() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	make_layout "$B.layout" ignored >/dev/null
+	tar -C "$B.layout" -cf "$B.tar" .
+	ht image import --name arch:2 "$B.tar"
+	expect_contains "ls" "$(ht image ls)" "arch:2"
+	ht image unpack arch:2 "$B/rootfs"
+	[ -x "$B/rootfs/bin/busybox" ] || fail "no busybox in the unpacked rootfs"
+	local out rc
+	set +e; out=$(ht image unpack arch:2 "$B/rootfs" 2>&1); rc=$?; set -e
+	expect_clean_failure "unpack into an existing dir" "$out" "$rc" "already exists"
+	set +e; out=$(ht image inspect nosuch 2>&1); rc=$?; set -e
+	expect_clean_failure "inspect of an unknown image" "$out" "$rc" 'image "nosuch" does not exist'
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout" "$B.tar"
+}
+
+test_image_bad_digest_adds_nothing() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local mh lh out rc
+	mh=$(make_layout "$B.layout" bad:1)
+	lh=$(jq -r '.layers[0].digest' "$B.layout/blobs/sha256/$mh" | cut -c8-)
+	printf 'x' | dd of="$B.layout/blobs/sha256/$lh" bs=1 seek=100 conv=notrunc 2>/dev/null
+	set +e; out=$(ht image import "$B.layout" 2>&1); rc=$?; set -e
+	expect_clean_failure "corrupt layer" "$out" "$rc" "sha256:$lh"
+	expect_contains "corrupt layer" "$out" "digest mismatch"
+	expect_eq "blobs after a failed import" "$(ls "$HULL_IMAGE_STORE/blobs/sha256" | wc -l)" 0
+	expect_eq "ls after a failed import" "$(ht image ls | wc -l)" 1
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
+}

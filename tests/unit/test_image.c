@@ -1,0 +1,575 @@
+/* image/: the store, import (layout dir and archive) and layer unpack,
+ * on layouts built here with libarchive's writer. */
+#include "config.h"
+#include <archive.h>
+#include <archive_entry.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "runtime/util.h"
+
+static char tmp[64];
+static char store_dir[128], lay[128], out[128];
+static struct img_store st = { .fd = -1, .lock_fd = -1 };
+
+static void setup(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/hull-unit-image.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(store_dir, sizeof(store_dir), "%s/store", tmp);
+	snprintf(lay, sizeof(lay), "%s/layout", tmp);
+	snprintf(out, sizeof(out), "%s/out/rootfs", tmp);
+	struct rt_err err = {0};
+	cr_assert_eq(img_store_open(&st, store_dir, &err), 0, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+	char cmd[1024];
+	img_store_close(&st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	system(cmd);
+}
+
+TestSuite(image, .init = setup, .fini = teardown);
+
+/* ---- building layouts ---- */
+
+enum { F, D, L, H, C };   /* file, dir, symlink, hardlink, char device */
+struct ent {
+	int type;
+	const char *path;
+	const char *data;      /* file content, or link target */
+	int mode;
+	int uid;
+};
+
+static void sha256_hex(const void *buf, size_t len, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int n;
+	EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+}
+
+/* A tar (compressed with filter: "gzip", "zstd" or NULL) in memory. */
+static char *make_tar(const struct ent *e, size_t n, const char *filter, size_t *len)
+{
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	struct archive *a = archive_write_new();
+
+	archive_write_set_format_pax_restricted(a);
+	if (filter && !strcmp(filter, "gzip"))
+		archive_write_add_filter_gzip(a);
+	else if (filter && !strcmp(filter, "zstd"))
+		archive_write_add_filter_zstd(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	cr_assert_eq(archive_write_open_memory(a, buf, cap, len), ARCHIVE_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *ae = archive_entry_new();
+		archive_entry_set_pathname(ae, e[i].path);
+		archive_entry_set_uid(ae, e[i].uid);
+		archive_entry_set_gid(ae, e[i].uid);
+		switch (e[i].type) {
+		case F:
+			archive_entry_set_filetype(ae, AE_IFREG);
+			archive_entry_set_size(ae, strlen(e[i].data));
+			break;
+		case D: archive_entry_set_filetype(ae, AE_IFDIR); break;
+		case L:
+			archive_entry_set_filetype(ae, AE_IFLNK);
+			archive_entry_set_symlink(ae, e[i].data);
+			break;
+		case H:
+			archive_entry_set_filetype(ae, AE_IFREG);
+			archive_entry_set_hardlink(ae, e[i].data);
+			break;
+		case C:
+			archive_entry_set_filetype(ae, AE_IFCHR);
+			archive_entry_set_rdev(ae, makedev(1, 3));
+			break;
+		}
+		archive_entry_set_perm(ae, e[i].mode ? e[i].mode : (e[i].type == D ? 0755 : 0644));
+		cr_assert_eq(archive_write_header(a, ae), ARCHIVE_OK, "%s", archive_error_string(a));
+		if (e[i].type == F)
+			archive_write_data(a, e[i].data, strlen(e[i].data));
+		archive_entry_free(ae);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	return buf;
+}
+
+/* Write a blob into the layout; digest is "sha256:<hex>". */
+static void put_blob(const char *data, size_t len, char digest[72])
+{
+	char hex[65], path[256];
+	sha256_hex(data, len, hex);
+	snprintf(digest, 72, "sha256:%s", hex);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", lay, hex);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+static void write_text(const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", lay, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+struct layer { const struct ent *e; size_t n; const char *filter; };
+struct built { char manifest[72]; char layers[4][72]; };
+
+/* A fresh layout dir holding one image, name, with these layers. */
+static void make_layout(const char *name, const struct layer *ls, size_t n, struct built *b)
+{
+	char cmd[1024], cfgd[72], doc[4096], layers[2048] = "";
+	const char *cfg = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{}}";
+	size_t off = 0;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/blobs/sha256", lay, lay);
+	cr_assert_eq(system(cmd), 0);
+	write_text("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		char *t = make_tar(ls[i].e, ls[i].n, ls[i].filter, &len);
+		put_blob(t, len, b->layers[i]);
+		free(t);
+		off += snprintf(layers + off, sizeof(layers) - off,
+				"%s{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar%s\","
+				"\"digest\":\"%s\",\"size\":%zu}", i ? "," : "",
+				ls[i].filter ? (strcmp(ls[i].filter, "gzip") ? "+zstd" : "+gzip") : "",
+				b->layers[i], len);
+	}
+	put_blob(cfg, strlen(cfg), cfgd);
+	snprintf(doc, sizeof(doc), "{\"schemaVersion\":2,\"mediaType\":"
+		 "\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":"
+		 "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+		 "\"layers\":[%s]}", cfgd, strlen(cfg), layers);
+	put_blob(doc, strlen(doc), b->manifest);
+	/* the index gives the manifest's size: read it back from its blob */
+	char path[512];
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", lay, b->manifest + 7);
+	cr_assert_eq(stat(path, &sb), 0);
+	snprintf(doc, sizeof(doc), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+		 "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%lld,"
+		 "\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}",
+		 b->manifest, (long long)sb.st_size, name);
+	write_text("index.json", doc);
+}
+
+static void import_ok(const char *name, const struct layer *ls, size_t n, struct built *b)
+{
+	struct rt_err err = {0};
+	make_layout(name, ls, n, b);
+	cr_assert_eq(img_import(&st, lay, NULL, &err), 0, "%s", err.msg);
+}
+
+static int count_blobs(void)
+{
+	char path[512];
+	int n = 0;
+	snprintf(path, sizeof(path), "%s/blobs/sha256", store_dir);
+	DIR *d = opendir(path);
+	cr_assert_not_null(d);
+	for (struct dirent *de; (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static bool blob_exists(const char *digest)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", store_dir, digest + 7);
+	return access(path, F_OK) == 0;
+}
+
+static size_t n_images(void)
+{
+	struct img_ref *r = NULL;
+	size_t n = 0;
+	struct rt_err err = {0};
+	cr_assert_eq(img_list(&st, &r, &n, &err), 0, "%s", err.msg);
+	img_refs_free(r, n);
+	return n;
+}
+
+static char *slurp(const char *rel)
+{
+	char path[512], *text = NULL;
+	size_t len;
+	struct rt_err err = {0};
+	snprintf(path, sizeof(path), "%s/%s", out, rel);
+	if (rt_read_file(path, 1 << 20, &text, &len, &err) < 0)
+		return NULL;
+	return text;
+}
+
+/* Nothing of a failed unpack is left: no DIR, no DIR.tmp-*. */
+static void assert_no_output(void)
+{
+	char parent[160];
+	snprintf(parent, sizeof(parent), "%s/out", tmp);
+	cr_assert_neq(access(out, F_OK), 0, "%s exists after a failed unpack", out);
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));)
+		cr_assert(de->d_name[0] == '.', "left behind: %s", de->d_name);
+	closedir(d);
+}
+
+static const struct ent base_ents[] = {
+	{ D, "etc" }, { F, "etc/conf", "one\n" }, { F, "etc/keep", "k" },
+};
+
+/* ---- tests ---- */
+
+Test(image, digest_mismatch_names_the_blob_and_adds_nothing)
+{
+	struct layer ls[] = { { base_ents, 3, "gzip" } };
+	struct built b;
+	struct rt_err err = {0};
+	char path[512];
+
+	make_layout("x", ls, 1, &b);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", lay, b.layers[0] + 7);
+	int fd = open(path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "\xff", 1, 20), 1);   /* same size, other bytes */
+	close(fd);
+	cr_assert_lt(img_import(&st, lay, NULL, &err), 0);
+	cr_assert(strstr(err.msg, b.layers[0]), "%s", err.msg);
+	cr_assert(strstr(err.msg, "digest mismatch"), "%s", err.msg);
+	cr_assert_eq(n_images(), 0);
+	cr_assert_eq(count_blobs(), 0);
+}
+
+Test(image, size_mismatch_is_refused)
+{
+	struct layer ls[] = { { base_ents, 3, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+	char path[512];
+
+	make_layout("x", ls, 1, &b);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", lay, b.layers[0] + 7);
+	cr_assert_eq(truncate(path, 100), 0);
+	cr_assert_lt(img_import(&st, lay, NULL, &err), 0);
+	cr_assert(strstr(err.msg, b.layers[0]) && strstr(err.msg, "size"), "%s", err.msg);
+	cr_assert_eq(count_blobs(), 0);
+}
+
+Test(image, missing_manifest_is_a_clear_error)
+{
+	struct layer ls[] = { { base_ents, 3, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+	char path[512];
+
+	make_layout("x", ls, 1, &b);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", lay, b.manifest + 7);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_lt(img_import(&st, lay, NULL, &err), 0);
+	cr_assert(strstr(err.msg, b.manifest) && strstr(err.msg, "missing"), "%s", err.msg);
+	cr_assert_eq(n_images(), 0);
+	cr_assert_eq(count_blobs(), 0);
+}
+
+Test(image, bad_layout_version_and_no_name)
+{
+	struct layer ls[] = { { base_ents, 3, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+
+	make_layout("x", ls, 1, &b);
+	write_text("oci-layout", "{\"imageLayoutVersion\":\"2.0.0\"}");
+	cr_assert_lt(img_import(&st, lay, NULL, &err), 0);
+	cr_assert(strstr(err.msg, "imageLayoutVersion"), "%s", err.msg);
+	/* --name is needed when the index names nothing */
+	make_layout("x", ls, 1, &b);
+	char idx[512];
+	snprintf(idx, sizeof(idx), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+		 "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":1}]}",
+		 b.manifest);
+	write_text("index.json", idx);
+	rt_err_clear(&err);
+	cr_assert_lt(img_import(&st, lay, NULL, &err), 0);
+	cr_assert(strstr(err.msg, "--name"), "%s", err.msg);
+	cr_assert_eq(count_blobs(), 0);
+}
+
+Test(image, archive_import_and_name_override)
+{
+	struct layer ls[] = { { base_ents, 3, "zstd" } };
+	struct built b;
+	struct rt_err err = {0};
+	char cmd[512], tarp[160];
+
+	make_layout("x", ls, 1, &b);
+	snprintf(tarp, sizeof(tarp), "%s/img.tar", tmp);
+	snprintf(cmd, sizeof(cmd), "tar -C %s -cf %s .", lay, tarp);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(img_import(&st, tarp, "renamed:1", &err), 0, "%s", err.msg);
+	cr_assert_eq(img_unpack(&st, "renamed:1", out, &err), 0, "%s", err.msg);
+	char *t = slurp("etc/conf");
+	cr_assert_str_eq(t, "one\n");
+	free(t);
+	rt_err_clear(&err);
+	cr_assert_lt(img_unpack(&st, "x", out, &err), 0);
+	cr_assert(strstr(err.msg, "does not exist") || strstr(err.msg, "exists"), "%s", err.msg);
+}
+
+Test(image, two_layers_in_order_with_owner_mode_links_devices)
+{
+	const struct ent l1[] = {
+		{ D, "etc" }, { F, "etc/conf", "one\n" }, { F, "bin/tool", "#!x\n", 04755, 1000 },
+		{ H, "bin/tool2", "bin/tool" }, { C, "dev/null" },
+	};
+	const struct ent l2[] = {
+		{ F, "etc/conf", "two\n", 0600 }, { L, "etc/link", "conf" },
+	};
+	struct layer ls[] = { { l1, 5, "gzip" }, { l2, 2, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+	struct stat s1, s2;
+	char path[512], target[64] = "";
+
+	import_ok("two", ls, 2, &b);
+	cr_assert_eq(img_unpack(&st, "two", out, &err), 0, "%s", err.msg);
+	char *t = slurp("etc/conf");
+	cr_assert_str_eq(t, "two\n");
+	free(t);
+	snprintf(path, sizeof(path), "%s/etc/conf", out);
+	cr_assert_eq(stat(path, &s1), 0);
+	cr_assert_eq(s1.st_mode & 07777, 0600);
+	snprintf(path, sizeof(path), "%s/bin/tool", out);
+	cr_assert_eq(stat(path, &s1), 0);
+	cr_assert_eq(s1.st_mode & 07777, 04755, "mode %o", s1.st_mode & 07777);
+	cr_assert_eq(s1.st_uid, 1000);
+	snprintf(path, sizeof(path), "%s/bin/tool2", out);
+	cr_assert_eq(stat(path, &s2), 0);
+	cr_assert_eq(s1.st_ino, s2.st_ino, "hardlink is not the same inode");
+	snprintf(path, sizeof(path), "%s/etc/link", out);
+	cr_assert_eq(readlink(path, target, sizeof(target) - 1), 4);
+	cr_assert_str_eq(target, "conf");
+	snprintf(path, sizeof(path), "%s/dev/null", out);
+	cr_assert_eq(lstat(path, &s1), 0);
+	cr_assert(S_ISCHR(s1.st_mode));
+	cr_assert_eq(s1.st_rdev, makedev(1, 3));
+	cr_assert_eq(stat(out, &s1), 0);
+	cr_assert_eq(s1.st_mode & 0777, 0755);
+}
+
+Test(image, whiteout_and_opaque_dir)
+{
+	const struct ent l1[] = {
+		{ F, "a/1", "1" }, { F, "a/2", "2" }, { F, "d/x", "x" }, { F, "d/sub/y", "y" },
+		{ F, "f", "f" },
+	};
+	const struct ent l2[] = {
+		{ F, "a/.wh.1", "" }, { F, "d/z", "z" }, { F, "d/.wh..wh..opq", "" }, { F, ".wh.f", "" },
+	};
+	struct layer ls[] = { { l1, 5, NULL }, { l2, 4, "gzip" } };
+	struct built b;
+	struct rt_err err = {0};
+	char path[512];
+
+	import_ok("wh", ls, 2, &b);
+	cr_assert_eq(img_unpack(&st, "wh", out, &err), 0, "%s", err.msg);
+	const char *gone[] = { "a/1", "d/x", "d/sub", "f", "a/.wh.1", "d/.wh..wh..opq", ".wh.f" };
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, gone[i]);
+		cr_assert_neq(access(path, F_OK), 0, "%s still there", gone[i]);
+	}
+	/* z came in the same layer as the opaque marker, before it: kept */
+	const char *kept[] = { "a/2", "d/z" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, kept[i]);
+		cr_assert_eq(access(path, F_OK), 0, "%s missing", kept[i]);
+	}
+}
+
+Test(image, dotdot_entry_is_refused_and_nothing_left)
+{
+	const struct ent l1[] = { { F, "ok", "ok" }, { F, "a/../../escape", "bad" } };
+	struct layer ls[] = { { l1, 2, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+	char path[512];
+
+	import_ok("dd", ls, 1, &b);
+	cr_assert_lt(img_unpack(&st, "dd", out, &err), 0);
+	cr_assert(strstr(err.msg, "..") && strstr(err.msg, b.layers[0]), "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/out/escape", tmp);
+	cr_assert_neq(access(path, F_OK), 0);
+	assert_no_output();
+}
+
+Test(image, symlinks_never_lead_out)
+{
+	char path[512];
+	/* etc -> /etc (absolute), up -> ../../.. (relative, above the root) */
+	const struct ent l1[] = {
+		{ D, "realetc" }, { L, "etc", "/realetc" }, { L, "up", "../../../../../../../.." },
+		{ F, "/rooted", "r" },
+	};
+	/* a later layer writes through the symlinked parents */
+	const struct ent l2[] = { { F, "etc/hull-unit-pwned", "x" }, { F, "up/hull-unit-pwned2", "y" } };
+	struct layer ls[] = { { l1, 4, NULL }, { l2, 2, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+
+	import_ok("sl", ls, 2, &b);
+	cr_assert_eq(img_unpack(&st, "sl", out, &err), 0, "%s", err.msg);
+	cr_assert_neq(access("/realetc", F_OK), 0, "wrote outside through an absolute symlink");
+	cr_assert_neq(access("/hull-unit-pwned2", F_OK), 0, "wrote outside through a ../ symlink");
+	snprintf(path, sizeof(path), "%s/hull-unit-pwned2", tmp);
+	cr_assert_neq(access(path, F_OK), 0, "wrote outside through a ../ symlink");
+	/* resolved as in a chroot: the writes landed inside */
+	snprintf(path, sizeof(path), "%s/realetc/hull-unit-pwned", out);
+	cr_assert_eq(access(path, F_OK), 0, "%s", path);
+	snprintf(path, sizeof(path), "%s/hull-unit-pwned2", out);
+	cr_assert_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/rooted", out);
+	cr_assert_eq(access(path, F_OK), 0);
+}
+
+Test(image, dangling_absolute_symlink_parent_fails_inside)
+{
+	char outside[160], path[256];
+	snprintf(outside, sizeof(outside), "%s/outside", tmp);
+	cr_assert_eq(mkdir(outside, 0755), 0);
+	const struct ent l1[] = { { L, "abs", outside } };
+	const struct ent l2[] = { { F, "abs/pwned", "x" } };
+	struct layer ls[] = { { l1, 1, NULL }, { l2, 1, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+
+	import_ok("dl", ls, 2, &b);
+	/* the host directory exists, its namesake in the root does not */
+	cr_assert_lt(img_unpack(&st, "dl", out, &err), 0);
+	cr_assert(strstr(err.msg, "abs/pwned"), "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/pwned", outside);
+	cr_assert_neq(access(path, F_OK), 0, "wrote outside through an absolute symlink");
+	assert_no_output();
+}
+
+Test(image, hardlink_escape_is_refused)
+{
+	char victim[160];
+	struct stat before, after;
+	snprintf(victim, sizeof(victim), "%s/victim", tmp);
+	FILE *f = fopen(victim, "w");
+	fputs("secret", f);
+	fclose(f);
+	cr_assert_eq(stat(victim, &before), 0);
+
+	const struct ent l1[] = { { H, "h", "../victim" } };
+	const struct ent l2[] = { { H, "h2", victim } };   /* absolute: in the root, absent */
+	struct layer ls1[] = { { l1, 1, NULL } }, ls2[] = { { l2, 1, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+
+	import_ok("h1", ls1, 1, &b);
+	cr_assert_lt(img_unpack(&st, "h1", out, &err), 0);
+	cr_assert(strstr(err.msg, ".."), "%s", err.msg);
+	assert_no_output();
+	rt_err_clear(&err);
+	import_ok("h2", ls2, 1, &b);
+	cr_assert_lt(img_unpack(&st, "h2", out, &err), 0);
+	assert_no_output();
+	cr_assert_eq(stat(victim, &after), 0);
+	cr_assert_eq(after.st_nlink, before.st_nlink, "host file got a new link");
+}
+
+Test(image, truncated_layer_fails_cleanly)
+{
+	const struct ent l1[] = { { F, "big", "0123456789012345678901234567890123456789" } };
+	size_t len;
+	char *t = make_tar(l1, 1, NULL, &len);
+	struct built b;
+	struct rt_err err = {0};
+
+	/* A layout whose layer is a tar cut inside the file data, with the
+	 * digest of the cut bytes: import accepts it, unpack must not. */
+	struct layer ls[] = { { l1, 1, NULL } };
+	make_layout("tr", ls, 1, &b);
+	char path[512], cmd[2048];
+	snprintf(path, sizeof(path), "%s/cut", tmp);
+	FILE *f = fopen(path, "w");
+	fwrite(t, 1, 530, f);
+	fclose(f);
+	free(t);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && h=$(sha256sum ../cut | cut -c1-64) && mv ../cut blobs/sha256/$h && "
+		 "m=blobs/sha256/%s && sed -i \"s/%s/$h/; s/\\\"size\\\":[0-9]*}]/\\\"size\\\":530}]/\" $m && "
+		 "n=$(sha256sum $m | cut -c1-64) && s=$(stat -c%%s $m) && mv $m blobs/sha256/$n && "
+		 "sed -i \"s/%s/$n/; s/\\\"size\\\":[0-9]*,/\\\"size\\\":$s,/\" index.json",
+		 lay, b.manifest + 7, b.layers[0] + 7, b.manifest + 7);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(img_import(&st, lay, NULL, &err), 0, "%s", err.msg);
+	cr_assert_lt(img_unpack(&st, "tr", out, &err), 0);
+	cr_assert(strstr(err.msg, "layers[0]"), "%s", err.msg);
+	assert_no_output();
+}
+
+Test(image, rm_keeps_a_shared_layer)
+{
+	const struct ent shared[] = { { F, "shared", "s" } };
+	const struct ent only_a[] = { { F, "a", "a" } };
+	const struct ent only_b[] = { { F, "b", "b" } };
+	struct layer la[] = { { shared, 1, "gzip" }, { only_a, 1, NULL } };
+	struct layer lb[] = { { shared, 1, "gzip" }, { only_b, 1, NULL } };
+	struct built a, b;
+	struct rt_err err = {0};
+
+	import_ok("a", la, 2, &a);
+	import_ok("b", lb, 2, &b);
+	cr_assert_str_eq(a.layers[0], b.layers[0]);
+	cr_assert_eq(n_images(), 2);
+	cr_assert_eq(img_remove(&st, "a", &err), 0, "%s", err.msg);
+	cr_assert(blob_exists(a.layers[0]), "shared layer was collected");
+	cr_assert_not(blob_exists(a.layers[1]), "a's own layer was kept");
+	cr_assert_not(blob_exists(a.manifest));
+	cr_assert_eq(img_unpack(&st, "b", out, &err), 0, "%s", err.msg);
+	cr_assert_lt(img_remove(&st, "a", &err), 0);
+	cr_assert(strstr(err.msg, "does not exist"), "%s", err.msg);
+	cr_assert_eq(img_remove(&st, "b", &err), 0, "%s", err.msg);
+	cr_assert_eq(count_blobs(), 0);
+	cr_assert_eq(n_images(), 0);
+}
+
+Test(image, inspect_shows_config_and_digest)
+{
+	struct layer ls[] = { { base_ents, 3, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+	char *json = NULL;
+
+	import_ok("ins", ls, 1, &b);
+	cr_assert_eq(img_inspect(&st, "ins", &json, &err), 0, "%s", err.msg);
+	cr_assert(strstr(json, b.manifest), "%s", json);
+	cr_assert(strstr(json, "\"architecture\": \"amd64\""), "%s", json);
+	free(json);
+}
