@@ -37,8 +37,13 @@ sd_up() {
 }
 
 sd_down() {
-	[ -n "${SD_FAKE_PID:-}" ] && kill "$SD_FAKE_PID" 2>/dev/null && wait "$SD_FAKE_PID" 2>/dev/null
-	[ -n "${SD_BUS_PID:-}" ] && kill "$SD_BUS_PID" 2>/dev/null
+	if [ -n "${SD_FAKE_PID:-}" ]; then
+		kill "$SD_FAKE_PID" 2>/dev/null || true
+		wait "$SD_FAKE_PID" 2>/dev/null || true
+	fi
+	if [ -n "${SD_BUS_PID:-}" ]; then
+		kill "$SD_BUS_PID" 2>/dev/null || true
+	fi
 	SD_FAKE_PID='' SD_BUS_PID=''
 	return 0
 }
@@ -63,7 +68,7 @@ sd_scope_dir() {
 test_systemd_scope_create_delete() {
 	sd_skip "systemd scope" && return 0
 	local id=${IDPREFIX}a unit="hull-${IDPREFIX}a.scope" dir pid
-	trap 'h delete --force '"$id"' >/dev/null 2>&1; sd_down' EXIT
+	trap 'set +e; h delete --force '"$id"' >/dev/null 2>&1; sd_down' EXIT
 	export HULL_SYSTEMD_FORCE=1
 	sd_up
 	make_bundle "$B" sleep 30
@@ -97,7 +102,7 @@ test_systemd_scope_create_delete() {
 test_systemd_scope_job_failed() {
 	sd_skip "systemd job failure" && return 0
 	local id=${IDPREFIX}a out rc
-	trap 'h delete --force '"$id"' >/dev/null 2>&1; sd_down' EXIT
+	trap 'set +e; h delete --force '"$id"' >/dev/null 2>&1; sd_down' EXIT
 	export HULL_SYSTEMD_FORCE=1 FAKE_SYSTEMD_RESULT=failed
 	sd_up
 	make_bundle "$B" sleep 30

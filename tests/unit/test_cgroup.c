@@ -264,6 +264,68 @@ Test(cgroup_path, systemd_form)
 	}
 }
 
+/* The slice and unit the systemd driver asks for, from the cgroup path. */
+Test(cgroup_path, systemd_names)
+{
+	static const struct { const char *path, *slice, *unit; } ok[] = {
+		{ "/system.slice/hull-c1.scope", "system.slice", "hull-c1.scope" },
+		{ "/machine.slice/machine-qemu.slice/hull-x.scope", "machine-qemu.slice", "hull-x.scope" },
+		{ "/n.scope", "-.slice", "n.scope" },
+	};
+	static const char *bad[] = { "/hull/c1", "/system.slice/.scope", "/a/hull-c1.scope", "", NULL };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct rt_err err = { 0 };
+		char *slice = NULL, *unit = NULL;
+		cr_assert_eq(cg_systemd_names(ok[i].path, &slice, &unit, &err), 0, "%s: %s",
+			     ok[i].path, err.msg);
+		cr_assert_str_eq(slice, ok[i].slice);
+		cr_assert_str_eq(unit, ok[i].unit);
+		free(slice), free(unit);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rt_err err = { 0 };
+		char *slice = NULL, *unit = NULL;
+		cr_assert_eq(cg_systemd_names(bad[i], &slice, &unit, &err), -EINVAL, "case %zu", i);
+		cr_assert_null(slice);
+		cr_assert_null(unit);
+	}
+	/* what resolve makes, names gives back */
+	struct rt_err err = { 0 };
+	char *path = NULL, *slice = NULL, *unit = NULL;
+	cr_assert_eq(cg_systemd_path("a-b.slice:pre:id7", "id7", &path, &err), 0);
+	cr_assert_eq(cg_systemd_names(path, &slice, &unit, &err), 0);
+	cr_assert_str_eq(slice, "a-b.slice");
+	cr_assert_str_eq(unit, "pre-id7.scope");
+	free(path), free(slice), free(unit);
+}
+
+/* The test hook counts only with a private bus address. */
+Test(cgroup_path, systemd_force_hook)
+{
+	struct rt_err err = { 0 };
+	char *out = NULL;
+
+	if (access("/run/systemd/system", F_OK) == 0)
+		cr_skip_test("systemd runs here");
+	setenv("HULL_SYSTEMD_FORCE", "1", 1);
+	unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+	cr_assert_not(cg_systemd_running());
+	cr_assert_eq(cg_resolve_path("system.slice:hull:c1", "c1", true, &out, &err), -ENOTSUP);
+	setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent", 1);
+	cr_assert(cg_systemd_running());
+	cr_assert_eq(cg_resolve_path("system.slice:hull:c1", "c1", true, &out, &err), 0, "%s",
+		     err.msg);
+	cr_assert_str_eq(out, "/system.slice/hull-c1.scope");
+	free(out);
+	/* nobody on that bus: a clear error naming the address */
+	rt_err_clear(&err);
+	cr_assert_lt(cg_systemd_start("system.slice", "hull-c1.scope", "c1", getpid(), &err), 0);
+	cr_assert(strstr(err.msg, "systemd"), "%s", err.msg);
+	unsetenv("HULL_SYSTEMD_FORCE");
+	unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
 Test(cgroup_apply, unified_needs_v2)
 {
 	struct cg_handle *h = open_fixture(V1_MI, "/hull/never-created");
