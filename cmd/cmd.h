@@ -2,6 +2,7 @@
 #define HULL_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "runtime/err.h"
 
 /* Global options (before the verb), as runc and crun take them. */
@@ -46,6 +47,8 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 /* The option getopt just refused, as a phrase ("unknown option --x",
  * "option --bundle needs a value"). */
 const char *cmd_bad_option(char **argv);
+/* Append s to the NULL-terminated vector *v of *n entries; -1 on ENOMEM. */
+int cmd_strv_push(char ***v, size_t *n, char *s);
 /* Print a verb's usage to stdout (help) or stderr (misuse). */
 void cmd_usage(const char *verb, bool to_stderr);
 /* Report a usage error for verb into err; returns -1. */

@@ -11,18 +11,6 @@
 enum { O_PROCESS = 256, O_CWD, O_ENV, O_USER, O_CAP, O_NNP, O_PIDFILE, O_CONSOLE, O_PRESERVE,
        O_DETACH, O_TTY, O_APPARMOR, O_LABEL, O_CGROUP, O_IGNORED };
 
-static int push(char ***v, size_t *n, char *s)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-
-	if (!nv)
-		return -1;
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	*v = nv;
-	return 0;
-}
-
 int cmd_exec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err)
 {
 	static const struct option opts[] = {
@@ -60,12 +48,12 @@ int cmd_exec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 				cmd_usage_error(err, "exec", "--env %s: expected KEY=VALUE", optarg);
 				goto out;
 			}
-			if (push(&env, &nenv, optarg) < 0)
+			if (cmd_strv_push(&env, &nenv, optarg) < 0)
 				goto oom;
 			break;
 		case 'u': o.user = optarg; break;
 		case 'c':
-			if (push(&caps, &ncaps, optarg) < 0)
+			if (cmd_strv_push(&caps, &ncaps, optarg) < 0)
 				goto oom;
 			break;
 		case O_NNP: o.no_new_privs = o.no_new_privs_set = true; break;

@@ -11,15 +11,10 @@
 enum { O_ROOTFS = 256, O_ROHOST, O_TMPFS, O_BIND, O_NET, O_MEMORY, O_CPUS, O_PIDS, O_UID,
        O_SECCOMP, O_CAPADD, O_CAPDROP, O_CWD, O_HOSTNAME };
 
-static int push(char ***v, size_t *n, char *s)
+static int add(char ***v, size_t *n, char *arg, struct rt_err *err)
 {
-	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-
-	if (!nv)
-		return -1;
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	*v = nv;
+	if (cmd_strv_push(v, n, arg) < 0)
+		return rt_err_set(err, ENOMEM, "out of memory"), -1;
 	return 0;
 }
 
@@ -71,7 +66,7 @@ static int parse_flag(int c, char *arg, struct rt_jail_opts *o, struct rt_err *e
 	switch (c) {
 	case O_ROOTFS: o->rootfs = arg; return 0;
 	case O_ROHOST: o->ro_host = true; return 0;
-	case O_TMPFS: return push(&o->tmpfs, &o->n_tmpfs, arg) < 0 ? (rt_err_set(err, ENOMEM, "out of memory"), -1) : 0;
+	case O_TMPFS: return add(&o->tmpfs, &o->n_tmpfs, arg, err);
 	case O_BIND: return parse_bind(arg, o, err);
 	case O_NET: o->net = arg; return 0;
 	case O_MEMORY:
@@ -96,8 +91,8 @@ static int parse_flag(int c, char *arg, struct rt_jail_opts *o, struct rt_err *e
 	}
 	case O_UID: return parse_uid(arg, o, err);
 	case O_SECCOMP: o->seccomp = arg; return 0;
-	case O_CAPADD: return push(&o->cap_add, &o->n_cap_add, arg) < 0 ? (rt_err_set(err, ENOMEM, "out of memory"), -1) : 0;
-	case O_CAPDROP: return push(&o->cap_drop, &o->n_cap_drop, arg) < 0 ? (rt_err_set(err, ENOMEM, "out of memory"), -1) : 0;
+	case O_CAPADD: return add(&o->cap_add, &o->n_cap_add, arg, err);
+	case O_CAPDROP: return add(&o->cap_drop, &o->n_cap_drop, arg, err);
 	case O_CWD: o->cwd = arg; return 0;
 	case O_HOSTNAME: o->hostname = arg; return 0;
 	}

@@ -87,6 +87,18 @@ void cmd_usage(const char *verb, bool to_stderr)
 	}
 }
 
+int cmd_strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+
+	if (!nv)
+		return -1;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
 const char *cmd_bad_option(char **argv)
 {
 	static char buf[256];
