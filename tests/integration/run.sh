@@ -7,6 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export HULL=${HULL:-$here/../../hull}
 export TESTROOT=/tmp/hull-it.$$
+export HULL_SRC=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 
 mkdir -p "$TESTROOT"

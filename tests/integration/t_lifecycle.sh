@@ -210,3 +210,11 @@ test_run_session_keyring() {
 	out=$(h run --no-new-keyring --bundle "$B" "${IDPREFIX}b" | tail -n 1)
 	expect_eq "no new keyring" "$out" 0
 }
+
+# The README's demo keeps working (it is the first thing a user runs).
+test_readme_demo() {
+	out=$(HULL="$HULL" sh "$HULL_SRC/demo/demo.sh" 2>&1)
+	expect_contains "container" "$out" "hello from a hull container: hull"
+	expect_contains "jail" "$out" "hello from a jailed service: pid 1, / is read-only: 1"
+	expect_contains "microVM line" "$out" "microVM:"
+}
