@@ -1,4 +1,4 @@
-/* image: import|ls|inspect|rm|unpack against the image store (--store
+/* image: import|ls|inspect|rm|unpack|bundle against the image store (--store
  * DIR, else $HULL_IMAGE_STORE, else /var/lib/hull/images). */
 #include "config.h"
 #include "cmd/cmd.h"
@@ -13,6 +13,7 @@
 struct image_args {
 	const char *store;
 	const char *name;
+	bool rootless;      /* bundle: the rootless variant of the default spec */
 	int argc;           /* operands after the subcommand */
 	char **argv;
 };
@@ -20,10 +21,11 @@ struct image_args {
 /* Options may come anywhere after the subcommand (getopt permutes). */
 static int parse(int argc, char **argv, struct image_args *a, bool *help, struct rt_err *err)
 {
-	enum { O_STORE = 256, O_NAME, O_HELP };
+	enum { O_STORE = 256, O_NAME, O_ROOTLESS, O_HELP };
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, O_STORE },
 		{ "name", required_argument, NULL, O_NAME },
+		{ "rootless", no_argument, NULL, O_ROOTLESS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -34,6 +36,7 @@ static int parse(int argc, char **argv, struct image_args *a, bool *help, struct
 		switch (c) {
 		case O_STORE: a->store = optarg; break;
 		case O_NAME: a->name = optarg; break;
+		case O_ROOTLESS: a->rootless = true; break;
 		case 'h': case O_HELP: *help = true; break;
 		default: return cmd_usage_error(err, "image", "%s", cmd_bad_option(argv));
 		}
@@ -80,6 +83,8 @@ static int dispatch(struct img_store *s, const char *sub, struct image_args *a,
 		return img_remove(s, a->argv[0], err) < 0 ? -1 : 0;
 	if (!strcmp(sub, "import"))
 		return img_import(s, a->argv[0], a->name, err) < 0 ? -1 : 0;
+	if (!strcmp(sub, "bundle"))
+		return img_bundle(s, a->argv[0], a->argv[1], a->rootless, err) < 0 ? -1 : 0;
 	return img_unpack(s, a->argv[0], a->argv[1], err) < 0 ? -1 : 0;
 }
 
@@ -87,6 +92,7 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 {
 	static const struct { const char *name; int operands; } subs[] = {
 		{ "import", 1 }, { "ls", 0 }, { "inspect", 1 }, { "rm", 1 }, { "unpack", 2 },
+		{ "bundle", 2 },
 	};
 	struct image_args a = { .store = img_store_default() };
 	struct img_store s;
@@ -94,7 +100,8 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 	int want = -1, rc;
 
 	if (argc < 2)
-		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, ls, inspect, rm, unpack");
+		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, ls, inspect, rm, unpack, "
+				       "bundle");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			want = subs[i].operands;
@@ -110,6 +117,8 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 		return cmd_usage_error(err, "image", "%s: wrong number of arguments", argv[1]);
 	if (a.name && strcmp(argv[1], "import"))
 		return cmd_usage_error(err, "image", "%s", "--name is an option of import only");
+	if (a.rootless && strcmp(argv[1], "bundle"))
+		return cmd_usage_error(err, "image", "%s", "--rootless is an option of bundle only");
 	if (img_store_open(&s, a.store, err) < 0)
 		return -1;
 	rc = dispatch(&s, argv[1], &a, err);

@@ -47,8 +47,9 @@ static const struct cmd_verb verbs[] = {
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
 	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | ls | inspect REF | "
-	  "rm REF | unpack REF DIR",
-	  "OCI images: import a layout or archive, list, inspect, remove, unpack to a rootfs" },
+	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR",
+	  "OCI images: import a layout or archive, list, inspect, remove, unpack to a rootfs, "
+	  "make a bundle" },
 };
 
 static const char global_usage[] =

@@ -46,4 +46,12 @@ int img_remove(struct img_store *s, const char *name, struct rt_err *err);
  * built in dir.tmp-XXXXXX beside it and renamed on success. */
 int img_unpack(struct img_store *s, const char *name, const char *dir, struct rt_err *err);
 
+/* Make an OCI bundle in dir (absent or empty): dir/rootfs as img_unpack,
+ * and dir/config.json, `hull spec`'s default with the process taken from
+ * the image config (Entrypoint + Cmd, Env, WorkingDir, User; a user or
+ * group name is looked up in the rootfs' /etc/passwd, /etc/group).
+ * Nothing is left in dir on failure. */
+int img_bundle(struct img_store *s, const char *name, const char *dir, bool rootless,
+	       struct rt_err *err);
+
 #endif

@@ -36,7 +36,19 @@ struct img_manifest {
 	size_t n_layers;
 };
 
+/* The runtime defaults of an image config ("config" object); NULL-terminated
+ * lists, NULL when absent or null. */
+struct img_config {
+	char **entrypoint;
+	char **cmd;
+	char **env;
+	char *working_dir;
+	char *user;
+};
+
 /* oci_json.c */
+int img_config_parse(const char *json, size_t len, struct img_config *out, struct rt_err *err);
+void img_config_free(struct img_config *c);
 int img_layout_check(const char *json, size_t len, struct rt_err *err);
 int img_index_parse(const char *json, size_t len, struct img_index *out, struct rt_err *err);
 int img_index_write(const struct img_index *idx, char **out, size_t *len, struct rt_err *err);
@@ -67,6 +79,9 @@ ssize_t img_index_find(const struct img_index *idx, const char *name);
 /* Load the manifest of a stored image by name. */
 int img_store_manifest(struct img_store *s, const char *name, struct img_desc *mdesc,
 		       struct img_manifest *m, char **mtext, size_t *mlen, struct rt_err *err);
+/* The runtime defaults from a stored image's config blob. */
+int img_store_config(struct img_store *s, const char *name, struct img_config *c,
+		     struct rt_err *err);
 /* Delete blobs that no name in the index reaches. */
 int img_store_gc(struct img_store *s, struct rt_err *err);
 /* rm -rf of dirfd/name without following symlinks. */

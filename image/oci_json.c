@@ -299,6 +299,97 @@ int img_inspect_json(const char *name, const char *digest, const char *manifest,
 	return gen_finish(g, out, NULL, err);
 }
 
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* An optional array of strings: absent and null give NULL. */
+static int strv_get(yajl_val obj, const char *key, char ***out, struct rt_err *err)
+{
+	yajl_val v = get(obj, key);
+	char **r;
+
+	*out = NULL;
+	if (!v || YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_ARRAY(v))
+		return rt_err_set(err, EINVAL, "image config: config.%s: not an array", key);
+	r = calloc(v->u.array.len + 1, sizeof(*r));
+	if (!r)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < v->u.array.len; i++) {
+		yajl_val e = v->u.array.values[i];
+
+		if (!YAJL_IS_STRING(e)) {
+			strv_free(r);
+			return rt_err_set(err, EINVAL, "image config: config.%s[%zu]: not a string",
+					  key, i);
+		}
+		r[i] = strdup(e->u.string);
+		if (!r[i]) {
+			strv_free(r);
+			return rt_err_set(err, ENOMEM, "out of memory");
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+static int str_get(yajl_val obj, const char *key, char **out, struct rt_err *err)
+{
+	yajl_val v = get(obj, key);
+
+	*out = NULL;
+	if (!v || YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_STRING(v))
+		return rt_err_set(err, EINVAL, "image config: config.%s: not a string", key);
+	/* "" means unset in image configs, as in docker's. */
+	if (!v->u.string[0])
+		return 0;
+	*out = strdup(v->u.string);
+	return *out ? 0 : rt_err_set(err, ENOMEM, "out of memory");
+}
+
+int img_config_parse(const char *json, size_t len, struct img_config *out, struct rt_err *err)
+{
+	_cleanup_yajl_ yajl_val root = NULL;
+	yajl_val c;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (parse_doc(json, len, "image config", &root, err) < 0)
+		return -EINVAL;
+	/* The whole "config" object is optional. */
+	c = get(root, "config");
+	if (!c || YAJL_IS_NULL(c))
+		return 0;
+	if (!YAJL_IS_OBJECT(c))
+		return rt_err_set(err, EINVAL, "image config: config: not an object");
+	if ((r = strv_get(c, "Entrypoint", &out->entrypoint, err)) < 0 ||
+	    (r = strv_get(c, "Cmd", &out->cmd, err)) < 0 ||
+	    (r = strv_get(c, "Env", &out->env, err)) < 0 ||
+	    (r = str_get(c, "WorkingDir", &out->working_dir, err)) < 0 ||
+	    (r = str_get(c, "User", &out->user, err)) < 0) {
+		img_config_free(out);
+		return r;
+	}
+	return 0;
+}
+
+void img_config_free(struct img_config *c)
+{
+	strv_free(c->entrypoint);
+	strv_free(c->cmd);
+	strv_free(c->env);
+	free(c->working_dir);
+	free(c->user);
+	memset(c, 0, sizeof(*c));
+}
+
 void img_desc_free(struct img_desc *d)
 {
 	free(d->media_type);

@@ -291,6 +291,27 @@ int img_store_manifest(struct img_store *s, const char *name, struct img_desc *m
 	return 0;
 }
 
+int img_store_config(struct img_store *s, const char *name, struct img_config *c,
+		     struct rt_err *err)
+{
+	struct img_desc md;
+	struct img_manifest m;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int bfd = -1;
+	size_t len;
+	int r;
+
+	if (img_store_manifest(s, name, &md, &m, NULL, NULL, err) < 0)
+		return -EINVAL;
+	bfd = blobs_dir(s, err);
+	r = bfd < 0 ? bfd : img_blob_read_at(bfd, &m.config, &text, &len, err);
+	if (r == 0)
+		r = img_config_parse(text, len, c, err);
+	img_desc_free(&md);
+	img_manifest_free(&m);
+	return r < 0 ? rt_err_wrap(err, "image \"%s\"", name) : 0;
+}
+
 int img_list(struct img_store *s, struct img_ref **out, size_t *n, struct rt_err *err)
 {
 	struct img_index idx;

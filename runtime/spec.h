@@ -344,8 +344,21 @@ int rt_validate_id(const char *id, struct rt_err *err);
 
 /* ---- runtime/spec_write.c: the JSON writers (spec, state, features) ---- */
 
+#define RT_SPEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* What differs between the default config.json and one made from an
+ * image's config; NULL-terminated lists, args non-empty. */
+struct rt_spec_proc_cfg {
+	const char *const *args;
+	const char *const *env;
+	const char *cwd;
+	uint32_t uid, gid;
+};
+
 /* The default config.json of `hull spec` (rootless variant with user ns). */
 char *rt_spec_default_json(bool rootless, const char *const *args);
+/* The default config.json with p's process; NULL on a missing field or OOM. */
+char *rt_spec_proc_json(bool rootless, const struct rt_spec_proc_cfg *p);
 /* The runtime-spec features document, listing only what hull supports. */
 char *rt_features_json(void);
 

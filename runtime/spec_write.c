@@ -1,6 +1,7 @@
 #include "config.h"
 /* The JSON writers of the spec module: the default config.json of
- * `hull spec` and the `features` document.  Both are built with yajl_gen;
+ * `hull spec` (also the base of `hull image bundle`'s) and the `features`
+ * document.  Both are built with yajl_gen;
  * generator errors (which can only be our own nesting mistakes or OOM) make
  * the whole document NULL rather than half-written. */
 #include "runtime/spec.h"
@@ -21,25 +22,23 @@ static const char *const default_caps[] = {
 	"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL,
 };
 
-static void default_process(struct gw *w, const char *const *args)
-{
-	static const char *const sh[] = { "sh", NULL };
-	static const char *const env[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"TERM=xterm", NULL,
-	};
+static const char *const default_env[] = {
+	"PATH=" RT_SPEC_DEFAULT_PATH, "TERM=xterm", NULL,
+};
 
+static void write_process(struct gw *w, const struct rt_spec_proc_cfg *p)
+{
 	omap(w, "process");
 	/* runc defaults to true; false lets the default config run without a
 	 * --console-socket. */
 	kbool(w, "terminal", false);
 	omap(w, "user");
-	kint(w, "uid", 0);
-	kint(w, "gid", 0);
+	kint(w, "uid", p->uid);
+	kint(w, "gid", p->gid);
 	cmap(w);
-	kstrv(w, "args", args && args[0] ? args : sh);
-	kstrv(w, "env", env);
-	kv(w, "cwd", "/");
+	kstrv(w, "args", p->args);
+	kstrv(w, "env", p->env);
+	kv(w, "cwd", p->cwd);
 	/* As runc since 1.2: no inheritable (so exec'd binaries do not gain
 	 * capabilities through file caps) and hence no ambient, which the
 	 * kernel only grants for caps that are also inheritable. */
@@ -156,15 +155,17 @@ static void default_linux(struct gw *w, bool rootless)
 	cmap(w);
 }
 
-char *rt_spec_default_json(bool rootless, const char *const *args)
+char *rt_spec_proc_json(bool rootless, const struct rt_spec_proc_cfg *p)
 {
 	struct gw w;
 
+	if (!p->args || !p->args[0] || !p->env || !p->cwd)
+		return NULL;
 	if (!gw_open(&w))
 		return NULL;
 	omap(&w, NULL);
 	kv(&w, "ociVersion", "1.2.0");
-	default_process(&w, args);
+	write_process(&w, p);
 	omap(&w, "root");
 	kv(&w, "path", "rootfs");
 	kbool(&w, "readonly", true);
@@ -174,6 +175,18 @@ char *rt_spec_default_json(bool rootless, const char *const *args)
 	default_linux(&w, rootless);
 	cmap(&w);
 	return gw_finish(&w);
+}
+
+char *rt_spec_default_json(bool rootless, const char *const *args)
+{
+	static const char *const sh[] = { "sh", NULL };
+	struct rt_spec_proc_cfg p = {
+		.args = args && args[0] ? args : sh,
+		.env = default_env,
+		.cwd = "/",
+	};
+
+	return rt_spec_proc_json(rootless, &p);
 }
 
 /* ---- hull features ---- */

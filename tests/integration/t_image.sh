@@ -10,14 +10,15 @@ img_blob() {
 	echo "$h"
 }
 
-# make_layout LAYOUT NAME: a one-layer busybox image named NAME.
+# make_layout LAYOUT NAME [CONFIG]: a one-layer busybox image named NAME;
+# CONFIG is the image config's "config" object (default: Cmd /bin/sh).
 make_layout() {
-	local l=$1 name=$2 lh ls ch cs mh ms
+	local l=$1 name=$2 cfg=${3:-'{"Cmd":["/bin/sh"]}'} lh ls ch cs mh ms
 	mkdir -p "$l/blobs/sha256"
 	echo '{"imageLayoutVersion":"1.0.0"}' > "$l/oci-layout"
 	tar -C "$TESTROOT/rootfs-template" -czf "$l/layer" .
 	ls=$(stat -c %s "$l/layer"); lh=$(img_blob "$l/layer" "$l")
-	jq -n '{architecture:"amd64",os:"linux",config:{Cmd:["/bin/sh"]},
+	jq -n --argjson cfg "$cfg" '{architecture:"amd64",os:"linux",config:$cfg,
 		rootfs:{type:"layers",diff_ids:[]}}' > "$l/config"
 	cs=$(stat -c %s "$l/config"); ch=$(img_blob "$l/config" "$l")
 	jq -n --arg c "sha256:$ch" --argjson cs "$cs" --arg l "sha256:$lh" --argjson ls "$ls" \
@@ -84,4 +85,37 @@ test_image_bad_digest_adds_nothing() {
 	expect_eq "blobs after a failed import" "$(ls "$HULL_IMAGE_STORE/blobs/sha256" | wc -l)" 0
 	expect_eq "ls after a failed import" "$(ht image ls | wc -l)" 1
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
+}
+
+test_image_bundle_run() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc cfg
+	cfg='{"Entrypoint":["/bin/sh","-c"],"Cmd":["echo $GREETING from $(pwd) as $(id -u)"],
+	      "Env":["GREETING=hi"],"WorkingDir":"/tmp","User":"1000:1000"}'
+	make_layout "$B.layout" bun:1 "$cfg" >/dev/null
+	ht image import "$B.layout"
+	ht image bundle bun:1 "$B.bun"
+	[ -x "$B.bun/rootfs/bin/busybox" ] || fail "no busybox in the bundle's rootfs"
+	expect_eq "bundle env" "$(jq -c .process.env "$B.bun/config.json")" \
+		'["GREETING=hi","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
+	expect_eq "bundle namespaces as spec's" "$(jq -c .linux.namespaces "$B.bun/config.json")" \
+		"$(cd "$B.layout" && "$HULL" spec && jq -c .linux.namespaces config.json)"
+	out=$(ht run --bundle "$B.bun" "${IDPREFIX}a")
+	expect_eq "bundle run output" "$out" "hi from /tmp as 1000"
+	# An empty DIR is fine too; a user name is looked up in the image.
+	rm -rf "$B.bun"; mkdir "$B.bun"
+	make_layout "$B.l2" named:1 '{"Cmd":["id"],"User":"root:root"}' >/dev/null
+	ht image import "$B.l2"
+	ht image bundle named:1 "$B.bun"
+	expect_eq "bundle user by name" "$(jq -c .process.user "$B.bun/config.json")" '{"uid":0,"gid":0}'
+	rm -rf "$B.bun" "$B.l2"
+	set +e; out=$(ht image bundle nosuch:1 "$B.bun" 2>&1); rc=$?; set -e
+	expect_clean_failure "bundle of a bad ref" "$out" "$rc" 'image "nosuch:1" does not exist'
+	[ ! -e "$B.bun" ] || fail "a failed bundle created $B.bun"
+	make_layout "$B.l3" nouser:1 '{"Cmd":["id"],"User":"nobody"}' >/dev/null
+	ht image import "$B.l3"
+	set +e; out=$(ht image bundle nouser:1 "$B.bun" 2>&1); rc=$?; set -e
+	expect_clean_failure "bundle with an unknown user" "$out" "$rc" 'no user "nobody"'
+	[ ! -e "$B.bun" ] || fail "a failed bundle left $B.bun"
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout" "$B.l3"
 }

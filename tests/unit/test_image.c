@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "image/img_int.h"
 #include "runtime/util.h"
 
 static char tmp[64];
@@ -139,10 +140,14 @@ struct layer { const struct ent *e; size_t n; const char *filter; };
 struct built { char manifest[72]; char layers[4][72]; };
 
 /* A fresh layout dir holding one image, name, with these layers. */
+/* The image config of the next make_layout, when set. */
+static const char *next_config;
+
 static void make_layout(const char *name, const struct layer *ls, size_t n, struct built *b)
 {
 	char cmd[1024], cfgd[72], doc[4096], layers[2048] = "";
-	const char *cfg = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{}}";
+	const char *cfg = next_config ? next_config :
+		"{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{}}";
 	size_t off = 0;
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/blobs/sha256", lay, lay);
@@ -572,4 +577,106 @@ Test(image, inspect_shows_config_and_digest)
 	cr_assert(strstr(json, b.manifest), "%s", json);
 	cr_assert(strstr(json, "\"architecture\": \"amd64\""), "%s", json);
 	free(json);
+}
+
+/* ---- bundle ---- */
+
+static const struct ent user_ents[] = {
+	{ D, "etc" },
+	{ F, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1234:55::/:/bin/sh\n" },
+	{ F, "etc/group", "root:x:0:\nstaff:x:77:app\n" },
+};
+
+static char *bundle_ok(const char *user_json)
+{
+	char cfg[512], dir[128];
+	struct layer ls[] = { { user_ents, 3, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+	char cmd[256];
+
+	snprintf(cfg, sizeof(cfg), "{\"config\":{\"Entrypoint\":[\"/bin/sh\"],"
+		 "\"Cmd\":[\"-c\",\"x\"],\"User\":%s}}", user_json);
+	next_config = cfg;
+	import_ok("u", ls, 1, &b);
+	next_config = NULL;
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(img_bundle(&st, "u", dir, false, &err), 0, "%s", err.msg);
+	return slurp("../config.json");
+}
+
+Test(image, bundle_process_from_config)
+{
+	char *json = bundle_ok("\"app:staff\"");
+
+	cr_assert_not_null(json);
+	cr_assert(strstr(json, "\"uid\": 1234"), "%s", json);
+	cr_assert(strstr(json, "\"gid\": 77"), "%s", json);
+	cr_assert(strstr(json, "\"/bin/sh\",\n\t\t\t\"-c\",\n\t\t\t\"x\""), "%s", json);
+	cr_assert(strstr(json, "\"PATH=/usr/local/sbin:"), "default PATH added: %s", json);
+	cr_assert(strstr(json, "\"cwd\": \"/\""), "%s", json);
+	cr_assert(strstr(json, "\"maskedPaths\""), "%s", json);
+	free(json);
+	json = bundle_ok("\"app\"");
+	cr_assert(strstr(json, "\"gid\": 55"), "a lone user takes its passwd group: %s", json);
+	free(json);
+	json = bundle_ok("\"1234\"");
+	cr_assert(strstr(json, "\"uid\": 1234") && strstr(json, "\"gid\": 55"), "%s", json);
+	free(json);
+}
+
+Test(image, bundle_failures_leave_nothing)
+{
+	char dir[128], keep[160];
+	struct layer ls[] = { { user_ents, 3, NULL } };
+	struct built b;
+	struct rt_err err = {0};
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	next_config = "{\"config\":{\"Cmd\":[\"id\"],\"User\":\"app:wheel\"}}";
+	import_ok("g", ls, 1, &b);
+	next_config = "{\"config\":{\"Env\":[\"A=1\"]}}";
+	import_ok("e", ls, 1, &b);
+	next_config = NULL;
+	cr_assert_lt(img_bundle(&st, "g", dir, false, &err), 0);
+	cr_assert(strstr(err.msg, "no group \"wheel\""), "%s", err.msg);
+	cr_assert_lt(stat(dir, &sb), 0, "a failed bundle left %s", dir);
+	cr_assert_lt(img_bundle(&st, "e", dir, false, &err), 0);
+	cr_assert(strstr(err.msg, "Entrypoint and Cmd are both empty"), "%s", err.msg);
+	cr_assert_lt(stat(dir, &sb), 0);
+	/* An empty DIR stays, emptied again; a non-empty one is refused as is. */
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_lt(img_bundle(&st, "g", dir, false, &err), 0);
+	cr_assert_eq(rmdir(dir), 0, "the empty DIR was not left empty");
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(keep, sizeof(keep), "%s/keep", dir);
+	cr_assert_eq(mkdir(keep, 0700), 0);
+	cr_assert_lt(img_bundle(&st, "e", dir, false, &err), 0);
+	cr_assert(strstr(err.msg, "not empty"), "%s", err.msg);
+	cr_assert_eq(stat(keep, &sb), 0);
+}
+
+Test(image, config_parse_fields_and_types)
+{
+	struct img_config c;
+	struct rt_err err = {0};
+	const char *ok = "{\"config\":{\"Entrypoint\":null,\"Cmd\":[\"a\",\"b\"],"
+			 "\"Env\":[\"X=1\"],\"WorkingDir\":\"\",\"User\":\"u\"}}";
+	const char *bad = "{\"config\":{\"Cmd\":[\"a\",1]}}";
+
+	cr_assert_eq(img_config_parse(ok, strlen(ok), &c, &err), 0, "%s", err.msg);
+	cr_assert_null(c.entrypoint);
+	cr_assert_str_eq(c.cmd[1], "b");
+	cr_assert_null(c.cmd[2]);
+	cr_assert_str_eq(c.env[0], "X=1");
+	cr_assert_null(c.working_dir, "\"\" is unset");
+	cr_assert_str_eq(c.user, "u");
+	img_config_free(&c);
+	cr_assert_lt(img_config_parse(bad, strlen(bad), &c, &err), 0);
+	cr_assert(strstr(err.msg, "config.Cmd[1]: not a string"), "%s", err.msg);
+	cr_assert_eq(img_config_parse("{}", 2, &c, &err), 0, "no config object is fine");
+	cr_assert_null(c.cmd);
 }

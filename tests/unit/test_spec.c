@@ -653,6 +653,30 @@ Test(write, default_spec_round_trips)
 	cr_assert_eq(s->linux_.resources.n_devices, 1);
 }
 
+Test(write, proc_spec_takes_the_process_fields)
+{
+	const char *args[] = { "/bin/app", "--x", NULL };
+	const char *env[] = { "A=1", NULL };
+	struct rt_spec_proc_cfg p = { .args = args, .env = env, .cwd = "/srv", .uid = 7, .gid = 8 };
+	_cleanup_free_ char *json = rt_spec_proc_json(false, &p);
+	_cleanup_spec_ struct rt_spec *s = NULL;
+	struct rt_err err = { 0 };
+
+	cr_assert_not_null(json);
+	cr_assert_eq(parse_str(json, &s, &err), 0, "%s\n%s", err.msg, json);
+	cr_assert_str_eq(s->process.args[1], "--x");
+	cr_assert_str_eq(s->process.env[0], "A=1");
+	cr_assert_null(s->process.env[1]);
+	cr_assert_str_eq(s->process.cwd, "/srv");
+	cr_assert_eq(s->process.user.uid, 7);
+	cr_assert_eq(s->process.user.gid, 8);
+	/* the rest is the default spec's */
+	cr_assert_eq(s->n_mounts, 7);
+	cr_assert_eq(s->linux_.n_masked_paths, 10);
+	p.args = NULL;
+	cr_assert_null(rt_spec_proc_json(false, &p), "no args: no document");
+}
+
 Test(write, default_spec_sh_and_rootless)
 {
 	_cleanup_free_ char *json = rt_spec_default_json(true, NULL);
