@@ -256,6 +256,22 @@ static int blobs_dir(struct img_store *s, struct rt_err *err)
 	return fd < 0 ? rt_err_sys(err, errno, "image store %s: blobs", s->root) : fd;
 }
 
+/* Load the index and find name in it; on success the caller frees idx. */
+static ssize_t index_lookup(struct img_store *s, const char *name, struct img_index *idx,
+			    struct rt_err *err)
+{
+	ssize_t i;
+
+	if (img_store_index_load(s, idx, err) < 0)
+		return -EINVAL;
+	i = img_index_find(idx, name);
+	if (i < 0) {
+		img_index_free(idx);
+		return rt_err_set(err, ENOENT, "image \"%s\" does not exist", name);
+	}
+	return i;
+}
+
 int img_store_manifest(struct img_store *s, const char *name, struct img_desc *mdesc,
 		       struct img_manifest *m, char **mtext, size_t *mlen, struct rt_err *err)
 {
@@ -266,13 +282,9 @@ int img_store_manifest(struct img_store *s, const char *name, struct img_desc *m
 	ssize_t i;
 	int r;
 
-	if (img_store_index_load(s, &idx, err) < 0)
-		return -EINVAL;
-	i = img_index_find(&idx, name);
-	if (i < 0) {
-		img_index_free(&idx);
-		return rt_err_set(err, ENOENT, "image \"%s\" does not exist", name);
-	}
+	i = index_lookup(s, name, &idx, err);
+	if (i < 0)
+		return (int)i;
 	*mdesc = idx.m[i];
 	idx.m[i] = (struct img_desc){0};
 	img_index_free(&idx);
@@ -454,13 +466,9 @@ int img_remove(struct img_store *s, const char *name, struct rt_err *err)
 	ssize_t i;
 	int r;
 
-	if (img_store_index_load(s, &idx, err) < 0)
-		return -EINVAL;
-	i = img_index_find(&idx, name);
-	if (i < 0) {
-		img_index_free(&idx);
-		return rt_err_set(err, ENOENT, "image \"%s\" does not exist", name);
-	}
+	i = index_lookup(s, name, &idx, err);
+	if (i < 0)
+		return (int)i;
 	img_desc_free(&idx.m[i]);
 	memmove(&idx.m[i], &idx.m[i + 1], (idx.n - (size_t)i - 1) * sizeof(*idx.m));
 	idx.n--;

@@ -108,4 +108,17 @@ static inline char *gw_finish(struct gw *w)
 }
 
 
+/* One entry of "mounts"; opts may be NULL. */
+static inline void gw_mount(struct gw *w, const char *dest, const char *type, const char *src,
+			    const char *const *opts)
+{
+	omap(w, NULL);
+	kv(w, "destination", dest);
+	kv(w, "type", type);
+	kv(w, "source", src);
+	if (opts)
+		kstrv(w, "options", opts);
+	cmap(w);
+}
+
 #endif

@@ -99,18 +99,6 @@ static void jail_process(struct gw *w, const struct rt_jail_opts *o)
 	cmap(w);
 }
 
-static void jail_mount(struct gw *w, const char *dst, const char *type, const char *src,
-		       const char *const *opts)
-{
-	omap(w, NULL);
-	kv(w, "destination", dst);
-	kv(w, "type", type);
-	kv(w, "source", src);
-	if (opts)
-		kstrv(w, "options", opts);
-	cmap(w);
-}
-
 static void jail_mounts(struct gw *w, const struct rt_jail_opts *o)
 {
 	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
@@ -129,21 +117,21 @@ static void jail_mounts(struct gw *w, const struct rt_jail_opts *o)
 	/* --ro-host: the host's whole mount tree, read-only all the way down,
 	 * over the jail's own empty root (pivot_root cannot enter "/" itself). */
 	if (o->ro_host)
-		jail_mount(w, "/", "none", "/", host_ro);
-	jail_mount(w, "/proc", "proc", "proc", NULL);
-	jail_mount(w, "/dev", "tmpfs", "tmpfs", dev);
-	jail_mount(w, "/dev/pts", "devpts", "devpts", pts);
+		gw_mount(w, "/", "none", "/", host_ro);
+	gw_mount(w, "/proc", "proc", "proc", NULL);
+	gw_mount(w, "/dev", "tmpfs", "tmpfs", dev);
+	gw_mount(w, "/dev/pts", "devpts", "devpts", pts);
 	/* sysfs needs a network namespace of our own (and privileges) */
 	if (!strcmp(o->net, "none") && !o->rootless) {
-		jail_mount(w, "/sys", "sysfs", "sysfs", sys_own);
+		gw_mount(w, "/sys", "sysfs", "sysfs", sys_own);
 		/* the jail's own cgroup, read-only: limits are visible inside */
-		jail_mount(w, "/sys/fs/cgroup", "cgroup", "cgroup", cg);
+		gw_mount(w, "/sys/fs/cgroup", "cgroup", "cgroup", cg);
 	} else
-		jail_mount(w, "/sys", "none", "/sys", sys);
+		gw_mount(w, "/sys", "none", "/sys", sys);
 	for (size_t i = 0; i < o->n_tmpfs; i++)
-		jail_mount(w, o->tmpfs[i], "tmpfs", "tmpfs", tmp);
+		gw_mount(w, o->tmpfs[i], "tmpfs", "tmpfs", tmp);
 	for (size_t i = 0; i < o->n_binds; i++)
-		jail_mount(w, o->binds[i].dst, "none", o->binds[i].src, (const char *const *)(o->binds[i].ro ? bind_ro : bind_rw));
+		gw_mount(w, o->binds[i].dst, "none", o->binds[i].src, (const char *const *)(o->binds[i].ro ? bind_ro : bind_rw));
 	carr(w);
 }
 

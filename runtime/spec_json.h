@@ -64,4 +64,9 @@ int pj_linux(struct pj *c, yajl_val doc, struct rt_linux *l);
 int pj_parse_text(const char *json, size_t len, const char *label, yajl_val *out,
 		  struct rt_err *err);
 
+/* Open the optional object KEY of parent and push KEY on the error path:
+ * 1 when present (*o set, *mark for pj_pop), 0 when absent, -EINVAL on a
+ * type error (err filled). */
+int pj_enter(struct pj *c, yajl_val parent, const char *key, yajl_val *o, size_t *mark);
+
 #endif

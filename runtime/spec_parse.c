@@ -439,12 +439,10 @@ static int parse_user(struct pj *c, yajl_val proc, struct rt_user *u)
 	uint64_t umask = 0;
 	uint32_t uid = 0, gid = 0;
 	size_t mark;
+	int r;
 
-	if (pj_obj(c, proc, "user", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "user");
+	if ((r = pj_enter(c, proc, "user", &o, &mark)) <= 0)
+		return r;
 	if (pj_u32(c, o, "uid", &uid, NULL) < 0 || pj_u32(c, o, "gid", &gid, NULL) < 0 ||
 	    pj_uint(c, o, "umask", 0777, &umask, &u->has_umask) < 0 ||
 	    pj_str(c, o, "username", &u->username) < 0 ||
@@ -513,12 +511,10 @@ static int parse_scheduler(struct pj *c, yajl_val proc, struct rt_scheduler *s)
 	long policy = -1;
 	int64_t nice = 0, prio = 0;
 	size_t mark;
+	int r;
 
-	if (pj_obj(c, proc, "scheduler", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "scheduler");
+	if ((r = pj_enter(c, proc, "scheduler", &o, &mark)) <= 0)
+		return r;
 	if (pj_enum(c, o, "policy", sched_policies, RT_ARRAY_SIZE(sched_policies),
 		    "scheduler policy", &policy) < 0 ||
 	    pj_int(c, o, "nice", -20, 19, &nice, NULL) < 0 ||
@@ -561,12 +557,10 @@ static int parse_ioprio(struct pj *c, yajl_val proc, struct rt_io_priority *io)
 	long cls = -1;
 	int64_t prio = 0;
 	size_t mark;
+	int r;
 
-	if (pj_obj(c, proc, "ioPriority", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "ioPriority");
+	if ((r = pj_enter(c, proc, "ioPriority", &o, &mark)) <= 0)
+		return r;
 	if (pj_enum(c, o, "class", ioprio_classes, RT_ARRAY_SIZE(ioprio_classes),
 		    "I/O priority class", &cls) < 0 ||
 	    pj_int(c, o, "priority", 0, 7, &prio, NULL) < 0)
@@ -666,12 +660,10 @@ static int parse_hooks(struct pj *c, yajl_val doc, struct rt_spec *s)
 {
 	yajl_val o;
 	size_t mark;
+	int r;
 
-	if (pj_obj(c, doc, "hooks", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "hooks");
+	if ((r = pj_enter(c, doc, "hooks", &o, &mark)) <= 0)
+		return r;
 	for (int k = 0; k < RT_HOOK__COUNT; k++) {
 		const char *name = rt_hook_kind_name(k);
 		struct rt_hook_list *l = &s->hooks[k];
@@ -786,6 +778,16 @@ static bool too_deep(const char *json, size_t len)
 		}
 	}
 	return false;
+}
+
+int pj_enter(struct pj *c, yajl_val parent, const char *key, yajl_val *o, size_t *mark)
+{
+	if (pj_obj(c, parent, key, o) < 0)
+		return -EINVAL;
+	if (!*o)
+		return 0;
+	*mark = pj_push_key(c, key);
+	return 1;
 }
 
 int pj_parse_text(const char *json, size_t len, const char *label, yajl_val *out,

@@ -209,12 +209,10 @@ static int parse_personality(struct pj *c, yajl_val lin, struct rt_personality *
 	long domain = -1;
 	char **flags = NULL;
 	size_t mark;
+	int r;
 
-	if (pj_obj(c, lin, "personality", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "personality");
+	if ((r = pj_enter(c, lin, "personality", &o, &mark)) <= 0)
+		return r;
 	/* The spec defines no flag values yet; they are type-checked only. */
 	if (pj_enum(c, o, "domain", personality_domains, RT_ARRAY_SIZE(personality_domains),
 		    "personality domain", &domain) < 0 ||
@@ -343,12 +341,10 @@ static int parse_blkio(struct pj *c, yajl_val res, struct rt_resources *r)
 {
 	yajl_val o;
 	size_t mark;
+	int st;
 
-	if (pj_obj(c, res, "blockIO", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "blockIO");
+	if ((st = pj_enter(c, res, "blockIO", &o, &mark)) <= 0)
+		return st;
 	if (pj_int(c, o, "weight", 0, UINT16_MAX, &r->blkio_weight, NULL) < 0 ||
 	    pj_int(c, o, "leafWeight", 0, UINT16_MAX, &r->blkio_leaf_weight, NULL) < 0 ||
 	    blkio_list(c, o, "weightDevice", blkio_weight_one, &r->blkio_weight_device,
@@ -370,12 +366,10 @@ static int parse_memory(struct pj *c, yajl_val res, struct rt_resources *r)
 {
 	yajl_val o;
 	size_t mark;
+	int st;
 
-	if (pj_obj(c, res, "memory", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "memory");
+	if ((st = pj_enter(c, res, "memory", &o, &mark)) <= 0)
+		return st;
 	if (pj_limit(c, o, "limit", &r->mem_limit) < 0 ||
 	    pj_limit(c, o, "reservation", &r->mem_reservation) < 0 ||
 	    pj_limit(c, o, "swap", &r->mem_swap) < 0 ||
@@ -395,12 +389,10 @@ static int parse_cpu(struct pj *c, yajl_val res, struct rt_resources *r)
 {
 	yajl_val o;
 	size_t mark;
+	int st;
 
-	if (pj_obj(c, res, "cpu", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "cpu");
+	if ((st = pj_enter(c, res, "cpu", &o, &mark)) <= 0)
+		return st;
 	/* uint64 in the spec, but nothing sane exceeds INT64_MAX. */
 	if (pj_int(c, o, "shares", 0, INT64_MAX, &r->cpu_shares, NULL) < 0 ||
 	    pj_limit(c, o, "quota", &r->cpu_quota) < 0 ||
@@ -535,13 +527,11 @@ static int parse_resources(struct pj *c, yajl_val lin, struct rt_resources *r)
 {
 	yajl_val o;
 	size_t mark;
+	int st;
 
 	resources_unset(r);
-	if (pj_obj(c, lin, "resources", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "resources");
+	if ((st = pj_enter(c, lin, "resources", &o, &mark)) <= 0)
+		return st;
 	if (resources_body(c, o, r) < 0)
 		return -EINVAL;
 	pj_pop(c, mark);
@@ -571,13 +561,11 @@ int pj_linux(struct pj *c, yajl_val doc, struct rt_linux *l)
 {
 	yajl_val o;
 	size_t mark;
+	int r;
 
 	resources_unset(&l->resources);
-	if (pj_obj(c, doc, "linux", &o) < 0)
-		return -EINVAL;
-	if (!o)
-		return 0;
-	mark = pj_push_key(c, "linux");
+	if ((r = pj_enter(c, doc, "linux", &o, &mark)) <= 0)
+		return r;
 	if (parse_linux_lists(c, o, l) < 0 || parse_seccomp(c, o, l) < 0 ||
 	    parse_personality(c, o, &l->personality) < 0 ||
 	    parse_resources(c, o, &l->resources) < 0 ||

@@ -58,18 +58,6 @@ static void write_process(struct gw *w, const struct rt_spec_proc_cfg *p)
 	cmap(w);
 }
 
-static void mount_entry(struct gw *w, const char *dest, const char *type, const char *src,
-			const char *const *opts)
-{
-	omap(w, NULL);
-	kv(w, "destination", dest);
-	kv(w, "type", type);
-	kv(w, "source", src);
-	if (opts)
-		kstrv(w, "options", opts);
-	cmap(w);
-}
-
 static void default_mounts(struct gw *w, bool rootless)
 {
 	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
@@ -85,19 +73,19 @@ static void default_mounts(struct gw *w, bool rootless)
 	static const char *const cg[] = { "nosuid", "noexec", "nodev", "relatime", "ro", NULL };
 
 	oarr(w, "mounts");
-	mount_entry(w, "/proc", "proc", "proc", NULL);
-	mount_entry(w, "/dev", "tmpfs", "tmpfs", dev);
-	mount_entry(w, "/dev/pts", "devpts", "devpts", rootless ? pts_rootless : pts);
-	mount_entry(w, "/dev/shm", "tmpfs", "shm", shm);
-	mount_entry(w, "/dev/mqueue", "mqueue", "mqueue", mq);
+	gw_mount(w, "/proc", "proc", "proc", NULL);
+	gw_mount(w, "/dev", "tmpfs", "tmpfs", dev);
+	gw_mount(w, "/dev/pts", "devpts", "devpts", rootless ? pts_rootless : pts);
+	gw_mount(w, "/dev/shm", "tmpfs", "shm", shm);
+	gw_mount(w, "/dev/mqueue", "mqueue", "mqueue", mq);
 	/* Without a network namespace of its own, a rootless container may not
 	 * mount sysfs: bind the host's instead. */
 	if (rootless)
-		mount_entry(w, "/sys", "none", "/sys", sys_rootless);
+		gw_mount(w, "/sys", "none", "/sys", sys_rootless);
 	else
-		mount_entry(w, "/sys", "sysfs", "sysfs", sys);
+		gw_mount(w, "/sys", "sysfs", "sysfs", sys);
 	if (!rootless)
-		mount_entry(w, "/sys/fs/cgroup", "cgroup", "cgroup", cg);
+		gw_mount(w, "/sys/fs/cgroup", "cgroup", "cgroup", cg);
 	carr(w);
 }
 
