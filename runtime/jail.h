@@ -22,7 +22,8 @@ struct rt_jail_opts {
 	size_t n_tmpfs;
 	struct rt_jail_bind *binds;  /* --bind SRC:DST[:ro] */
 	size_t n_binds;
-	const char *net;             /* "none" (default) or "host" */
+	const char *net;             /* "none" (default), "host" or "veth" */
+	const char *lib_dir;         /* address leases (netns/net.h); NULL: default */
 	int64_t memory;              /* bytes, -1 unset */
 	int64_t cpu_quota;           /* per 100000 us period, -1 unset */
 	int64_t pids;                /* -1 unset */

@@ -122,7 +122,7 @@ static void jail_mounts(struct gw *w, const struct rt_jail_opts *o)
 	gw_mount(w, "/dev", "tmpfs", "tmpfs", dev);
 	gw_mount(w, "/dev/pts", "devpts", "devpts", pts);
 	/* sysfs needs a network namespace of our own (and privileges) */
-	if (!strcmp(o->net, "none") && !o->rootless) {
+	if (strcmp(o->net, "host") && !o->rootless) {
 		gw_mount(w, "/sys", "sysfs", "sysfs", sys_own);
 		/* the jail's own cgroup, read-only: limits are visible inside */
 		gw_mount(w, "/sys/fs/cgroup", "cgroup", "cgroup", cg);
@@ -223,7 +223,7 @@ static int jail_linux(struct gw *w, const struct rt_jail_opts *o, struct rt_err 
 	oarr(w, "namespaces");
 	const char *ns[] = { "pid", "ipc", "uts", "mount", NULL, NULL, NULL };
 	size_t n = 4;
-	if (!strcmp(o->net, "none"))
+	if (strcmp(o->net, "host"))
 		ns[n++] = "network";
 	if (o->rootless)
 		ns[n++] = "user";
