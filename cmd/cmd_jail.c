@@ -120,7 +120,8 @@ int cmd_jail(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 		{ "lib-dir", required_argument, NULL, O_LIBDIR },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct rt_jail_opts o = { .net = "none", .memory = -1, .cpu_quota = -1, .pids = -1 };
+	struct rt_jail_opts o = { .net = "none", .memory = -1, .cpu_quota = -1, .pids = -1,
+				  .cpu_shares = -1 };
 	int c, status = 0, rc = -1;
 
 	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {

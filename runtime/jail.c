@@ -53,7 +53,7 @@ static int jail_run_bundle(const char *root, struct rt_jail_opts *o, const struc
 			   int *status, struct rt_err *err);
 
 /* Everything that can be refused before anything is written. */
-static int jail_check(struct rt_jail_opts *o, struct rt_err *err)
+int rt_jail_check(struct rt_jail_opts *o, struct rt_err *err)
 {
 	struct stat st;
 
@@ -103,7 +103,7 @@ static int jail_check(struct rt_jail_opts *o, struct rt_err *err)
 	if (o->rootless && !strcmp(o->net, "veth"))
 		return rt_err_set(err, EPERM, "jail: --net veth needs root (a veth on the host "
 				  "bridge is made in the host's network namespace)");
-	if (o->rootless && (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0))
+	if (o->rootless && (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0 || o->cpu_shares > 0))
 		return rt_err_set(err, EPERM, "jail: --memory, --cpus and --pids need root "
 				  "(no cgroup is delegated to uid %u)", (unsigned)o->host_uid);
 	return 0;
@@ -147,7 +147,7 @@ int rt_jail_run(const char *root, struct rt_jail_opts *o, int *status, struct rt
 	struct rt_err ign = {0};
 	int r, have_net;
 
-	if (jail_check(o, err) < 0)
+	if (rt_jail_check(o, err) < 0)
 		return -err->code;
 	have_net = jail_net_plan(o, &nc, owner, sizeof(owner), &plan, err);
 	if (have_net < 0)

@@ -67,7 +67,8 @@ static void jail_caps_sets(struct gw *w, const struct rt_jail_opts *o)
 			bool base = false;
 			for (const char *const *d = jail_caps; *d; d++)
 				base |= !strcmp(*d, name);
-			if (in_list(o->cap_add, o->n_cap_add, name))
+			if (in_list(o->cap_add, o->n_cap_add, name) ||
+			    (o->system && !strcmp(name, "CAP_SYS_BOOT")))
 				base = true;
 			if (in_list(o->cap_drop, o->n_cap_drop, name))
 				base = false;
@@ -195,13 +196,22 @@ static int jail_seccomp_file(struct gw *w, const char *path, struct rt_err *err)
 	return 0;
 }
 
-static void jail_seccomp_default(struct gw *w)
+static void jail_seccomp_default(struct gw *w, bool system)
 {
+	const char *names[RT_ARRAY_SIZE(denied_syscalls)];
+	size_t n = 0;
+
+	/* A system container's init halts by reboot(2), which in a pid
+	 * namespace only ends that namespace's init. */
+	for (const char *const *d = denied_syscalls; *d; d++)
+		if (!system || strcmp(*d, "reboot"))
+			names[n++] = *d;
+	names[n] = NULL;
 	omap(w, "seccomp");
 	kv(w, "defaultAction", "SCMP_ACT_ALLOW");
 	oarr(w, "syscalls");
 	omap(w, NULL);
-	kstrv(w, "names", denied_syscalls);
+	kstrv(w, "names", names);
 	kv(w, "action", "SCMP_ACT_ERRNO");
 	kint(w, "errnoRet", EPERM);
 	cmap(w);
@@ -238,17 +248,21 @@ static int jail_linux(struct gw *w, const struct rt_jail_opts *o, struct rt_err 
 		jail_map(w, "uidMappings", o->has_uid ? o->uid : 0, o->host_uid);
 		jail_map(w, "gidMappings", o->has_uid ? o->gid : 0, o->host_gid);
 	}
-	if (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0) {
+	if (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0 || o->cpu_shares > 0) {
 		omap(w, "resources");
 		if (o->memory >= 0) {
 			omap(w, "memory");
 			kint(w, "limit", o->memory);
 			cmap(w);
 		}
-		if (o->cpu_quota >= 0) {
+		if (o->cpu_quota >= 0 || o->cpu_shares > 0) {
 			omap(w, "cpu");
-			kint(w, "quota", o->cpu_quota);
-			kint(w, "period", 100000);
+			if (o->cpu_quota >= 0) {
+				kint(w, "quota", o->cpu_quota);
+				kint(w, "period", 100000);
+			}
+			if (o->cpu_shares > 0)
+				kint(w, "shares", o->cpu_shares);
 			cmap(w);
 		}
 		if (o->pids >= 0) {
@@ -264,7 +278,7 @@ static int jail_linux(struct gw *w, const struct rt_jail_opts *o, struct rt_err 
 		if (jail_seccomp_file(w, o->seccomp, err) < 0)
 			return -err->code;
 	} else {
-		jail_seccomp_default(w);
+		jail_seccomp_default(w, o->system);
 	}
 	kstrv(w, "maskedPaths", masked);
 	kstrv(w, "readonlyPaths", ro);
