@@ -83,6 +83,8 @@ static int ct_lock(const struct rt_ct_env *e, const char *name, struct rt_err *e
 	return fd;
 }
 
+static int check_hostname(const char *h, struct rt_err *err);
+
 static int load_config(const struct rt_ct_env *e, const char *name, struct rt_ct_config *c,
 		       struct rt_err *err)
 {
@@ -100,6 +102,8 @@ static int load_config(const struct rt_ct_env *e, const char *name, struct rt_ct
 		return rt_err_wrap(err, "%s", p);
 	if (strcmp(c->name, name))
 		return rt_err_set(err, EINVAL, "%s: name \"%s\" does not match", p, c->name);
+	if (c->hostname && check_hostname(c->hostname, err) < 0)
+		return rt_err_wrap(err, "%s", p);
 	return 0;
 }
 
