@@ -281,8 +281,10 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 	if (console_redirect(e, c->name, saved, err) < 0)
 		return -err->code;
 	r = rt_container_create(&co, err);
-	if (r == 0)
+	if (r == 0) {
+		rt_fault_point("ct-created");
 		r = rt_container_start(e->state_root, id, err);
+	}
 	console_restore(saved);
 	if (r < 0) {
 		struct rt_err ign = {0};

@@ -166,6 +166,16 @@ _ct_kill9_mid_start() {
 	expect_eq "one veth" "$(host_veths)" "hull20 "
 	out=$(ct exec "$n" -- sh -c 'ping -c1 -W3 10.88.0.1 >/dev/null && echo ok')
 	expect_eq "network works" "$out" ok
+	# killed between create and start: the init waits, with its network
+	ct stop "$n"
+	set +e; HULL_FAULT_POINT=ct-created ct start "$n"; rc=$?; set -e
+	expect_eq "hull was killed after create" "$rc" 137
+	expect_eq "the waiting init keeps its veth" "$(host_veths)" "hull20 "
+	expect_eq "status of a created-only one" "$(ct status --json "$n" | jq -r .state)" stopped
+	ct start "$n"
+	expect_eq "running after the second crash" "$(ct status --json "$n" | jq -r .state)" running
+	expect_eq "still one veth" "$(host_veths)" "hull20 "
+	expect_eq "one init in the cgroup" "$(ct exec "$n" -- sh -c 'ps -o comm | grep -c "^init"')" 1
 	# the container's init killed behind hull's back: status recovers
 	# from the pid file, and start cleans up again
 	kill -9 "$(ct status --json "$n" | jq -r .pid)"
