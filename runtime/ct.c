@@ -176,6 +176,13 @@ static void clean_run(const struct rt_ct_env *e, const struct rt_ct_config *c)
 		net_remove(l.host_if, &ign);
 }
 
+/* cgroup v2 weight [1, 10000] to shares [2, 262144], rounded up so that
+ * the cgroup code's shares-to-weight mapping gives the same weight back. */
+static int64_t weight_to_shares(int64_t w)
+{
+	return w > 0 ? 2 + ((w - 1) * 262142 + 9998) / 9999 : -1;
+}
+
 static void jail_opts_of(const struct rt_ct_config *c, struct rt_jail_opts *o, char **args)
 {
 	memset(o, 0, sizeof(*o));
@@ -186,8 +193,7 @@ static void jail_opts_of(const struct rt_ct_config *c, struct rt_jail_opts *o, c
 	o->memory = c->memory;
 	o->cpu_quota = c->cpu_quota;
 	o->pids = c->pids;
-	/* weight [1, 10000] to shares [2, 262144], the inverse of the v2 mapping */
-	o->cpu_shares = c->cpu_weight > 0 ? 2 + ((c->cpu_weight - 1) * 262142) / 9999 : -1;
+	o->cpu_shares = weight_to_shares(c->cpu_weight);
 	o->hostname = c->hostname ? c->hostname : c->name;
 	o->system = true;
 	args[0] = (char *)"/sbin/init";
@@ -540,6 +546,24 @@ out:
 	return r;
 }
 
+static int destroy_broken(const struct rt_ct_env *e, const char *name, struct rt_ct_config *c,
+			  struct rt_err *err)
+{
+	struct net_config nc;
+	struct net_lease l;
+	char owner[128];
+	struct rt_err ign = {0};
+
+	rt_ct_config_clear(c);
+	c->name = strdup(name);
+	if (!c->name)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	snprintf(owner, sizeof(owner), "ct:%s", name);
+	if (net_config_load(e->lib_dir, &nc, &ign) == 0 && net_ipam_find(&nc, owner, &l, &ign) == 0)
+		net_remove(l.host_if, &ign);
+	return 0;
+}
+
 int rt_ct_destroy(const struct rt_ct_env *e, const char *name, bool force, struct rt_err *err)
 {
 	_cleanup_free_ char *root = ct_root(e);
@@ -553,6 +577,11 @@ int rt_ct_destroy(const struct rt_ct_env *e, const char *name, bool force, struc
 	if (lock < 0)
 		return lock;
 	r = load_config(e, name, &c, err);
+	if (r < 0 && err->code != ENOENT && force) {
+		/* an unreadable config: --force still removes what has the name */
+		rt_err_clear(err);
+		r = destroy_broken(e, name, &c, err);
+	}
 	if (r == 0 && is_running(oci_status(e, name, &st)) && !force)
 		r = rt_err_set(err, EBUSY, "container \"%s\" is running (stop it first, or "
 			       "destroy --force)", name);
@@ -593,7 +622,7 @@ static int set_locked(const struct rt_ct_env *e, struct rt_ct_config *c, int64_t
 			r.cpu_period = 100000;
 		}
 		if (cpu_weight > 0)
-			r.cpu_shares = 2 + ((cpu_weight - 1) * 262142) / 9999;
+			r.cpu_shares = weight_to_shares(cpu_weight);
 		if (pids >= 0) {
 			r.pids_limit = pids;
 			r.has_pids_limit = true;

@@ -134,6 +134,15 @@ _ct_set_live() {
 	expect_eq "seen inside" "$(ct exec "$n" -- sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max')" 100663296
 	expect_eq "pids after set" "$(cat /sys/fs/cgroup/pids/hull/ct-"$n"/pids.max 2>/dev/null || cat /sys/fs/cgroup/hull/ct-"$n"/pids.max)" 77
 	expect_eq "saved" "$(jq -r '"\(.memory) \(.pids) \(.cpuWeight)"' "$B/lib/ct/$n/ct.json")" "100663296 77 100"
+	# cpu: quota per 100 ms period; weight as cgroup v2 weight (v1: its shares)
+	ct set "$n" --cpus 0.5 --cpu-weight 250
+	if [ -e /sys/fs/cgroup/cpu/hull/ct-"$n"/cpu.cfs_quota_us ]; then
+		expect_eq "cpu quota" "$(cat /sys/fs/cgroup/cpu/hull/ct-"$n"/cpu.cfs_quota_us)" 50000
+		expect_eq "cpu shares" "$(cat /sys/fs/cgroup/cpu/hull/ct-"$n"/cpu.shares)" 6530
+	else
+		expect_eq "cpu max" "$(cat /sys/fs/cgroup/hull/ct-"$n"/cpu.max)" "50000 100000"
+		expect_eq "cpu weight" "$(cat /sys/fs/cgroup/hull/ct-"$n"/cpu.weight)" 250
+	fi
 	set +e; out=$(ct set "$n" --memory 1k 2>&1); rc=$?; set -e
 	expect_eq "a limit below usage is refused" "$rc" 1
 	expect_eq "refused: cgroup unchanged" "$(memory_limit_of "$n")" 100663296
@@ -242,6 +251,15 @@ _ct_bad_input() {
 	[ ! -e "$STATE/ct-$m" ] || fail "missing bind at start: state left"
 	expect_eq "missing bind at start: veths" "$(host_veths)" "hull30 "
 	ct destroy "$m"
+	# a config that no longer parses: destroy says so; --force removes it
+	ct create "$m" --rootfs "$B/rootfs"
+	echo '{"name": 7' > "$B/lib/ct/$m/ct.json"
+	set +e
+	out=$(ct destroy "$m" 2>&1); rc=$?
+	set -e
+	expect_eq "broken config: status" "$rc" 1
+	expect_contains "broken config" "$out" "ct.json"
+	ct destroy --force "$m"
 	ct destroy --force "$n"
 	ct_gone "$n"; ct_gone "$m"
 }
