@@ -34,7 +34,7 @@ EOF2
 cat > "$work/ct-demo.sh" <<'EOF2'
 set -e
 ct() { echo "+ hull ct $*"; "$HULL" --root "$work/state" ct --lib-dir "$work/lib" "$@"; }
-trap 'ct destroy --force web1 >/dev/null 2>&1; ct destroy --force web2 >/dev/null 2>&1' EXIT
+trap 'rc=$?; set +e; ct destroy --force web1 >/dev/null 2>&1; ct destroy --force web2 >/dev/null 2>&1; exit $rc' EXIT
 ip link set lo up
 ct create web1 --rootfs "$work/rootfs" --hostname web1 --ip 10.88.0.10/16 --memory 64m
 ct create web2 --rootfs "$work/rootfs" --hostname web2 --ip 10.88.0.11/16
