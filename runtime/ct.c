@@ -511,39 +511,33 @@ int rt_ct_create(const struct rt_ct_env *e, const char *name, const struct rt_ct
 	_cleanup_free_ char *root = ct_root(e), *dir = ct_path(e, name, NULL);
 	struct rt_ct_config c = {0};
 	struct rt_err ign = {0};
-	int lock = -1, r;
+	int lock = -1, r = -1;
 
 	if (!root || !dir)
 		return rt_err_set(err, ENOMEM, "out of memory");
-	if (create_check(name, o, &c, err) < 0)
-		goto fail_early;
-	if (rt_mkdir_p(root, 0700, err) < 0)
-		goto fail_early;
+	if (create_check(name, o, &c, err) < 0 || rt_mkdir_p(root, 0700, err) < 0)
+		goto out;
 	/* mkdir is the atomic test for a duplicate name */
 	if (mkdir(dir, 0700) < 0) {
 		if (errno == EEXIST)
 			rt_err_set(err, EEXIST, "container \"%s\" already exists", name);
 		else
 			rt_err_sys(err, errno, "%s", dir);
-		goto fail_early;
+		goto out;
 	}
 	lock = ct_lock(e, name, err);
 	if (lock < 0 || create_net(e, o->ip, &c, err) < 0 ||
 	    (o->image && create_image(e, o->image, &c, err) < 0) || save_config(e, &c, err) < 0) {
 		release_net(e, name);
 		rt_state_remove(root, name, &ign);
-		goto fail;
+		goto out;
 	}
 	r = 0;
-	goto out;
-fail_early:
-fail:
-	r = -err->code;
 out:
 	if (lock >= 0)
 		close(lock);
 	rt_ct_config_clear(&c);
-	return r;
+	return r < 0 ? -err->code : 0;
 }
 
 static int destroy_broken(const struct rt_ct_env *e, const char *name, struct rt_ct_config *c,
