@@ -198,6 +198,35 @@ _ct_kill9_mid_start() {
 }
 test_ct_kill9_mid_start() { in_netns _ct_kill9_mid_start; }
 
+# The same with a real kill -9 from outside, at whatever point start has
+# reached after 0 to 150 ms: the next start always gives one running
+# container with one veth and a working network.
+_ct_kill9_any_time() {
+	trap ct_cleanup EXIT
+	local n=${IDPREFIX}a d p cg
+	ct_rootfs "$B/rootfs"
+	ct create "$n" --rootfs "$B/rootfs" --ip 10.88.0.40
+	for d in 0 0.01 0.02 0.04 0.07 0.1 0.15; do
+		"$HULL" --root "$STATE" ct --lib-dir "$B/lib" start "$n" >/dev/null 2>&1 &
+		p=$!
+		sleep "$d"
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" || true
+		[ "$(ct status --json "$n" | jq -r .state)" = running ] || ct start "$n"
+		expect_eq "after a kill at ${d}s: one veth" "$(host_veths)" "hull40 "
+		expect_eq "after a kill at ${d}s: network" \
+			"$(ct exec "$n" -- sh -c 'ping -c1 -W3 10.88.0.1 >/dev/null && echo ok')" ok
+		cg=$(ls -d /sys/fs/cgroup/pids/hull/ct-"$n" /sys/fs/cgroup/hull/ct-"$n" 2>/dev/null | head -n 1)
+		expect_eq "after a kill at ${d}s: one init" \
+			"$(for q in $(cat "$cg/cgroup.procs"); do cat /proc/$q/comm; done | grep -c '^init$')" 1
+		ct stop --timeout 1 "$n"
+		expect_eq "after a kill at ${d}s: stopped, no veth" "$(host_veths)" ""
+	done
+	ct destroy "$n"
+	ct_gone "$n"
+}
+test_ct_kill9_any_time() { in_netns _ct_kill9_any_time; }
+
 # One error line, exit 1, and nothing of the failed command left.
 _ct_bad_input() {
 	trap ct_cleanup EXIT
