@@ -119,6 +119,60 @@ static int save_config(const struct rt_ct_env *e, const struct rt_ct_config *c, 
 
 /* The OCI side: "running", "paused", "stopped", or "absent"; leftovers of
  * a hull killed during start ("creating", "created") count as stopped. */
+/* The init among the processes of a cgroup: the one that is pid 1 in its
+ * own pid namespace (the last NSpid field). */
+static pid_t find_init(const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char path[64], *text = NULL, *line, *last;
+		struct rt_err ign = {0};
+		bool init = false;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pids[i]);
+		if (rt_read_file(path, 1 << 16, &text, NULL, &ign) < 0)
+			continue;
+		line = strstr(text, "\nNSpid:");
+		if (line) {
+			line[strcspn(line + 1, "\n") + 1] = '\0';
+			last = strrchr(line, '\t');
+			/* "\nNSpid:\tHOST\t...\t1": more than one field */
+			init = last && !strcmp(last + 1, "1") && last != line + 7;
+		}
+		free(text);
+		if (init)
+			return pids[i];
+	}
+	return 0;
+}
+
+/* No state file knows the container (its state dir is gone, or another
+ * --root was given) but its cgroup has processes: it still runs.  Fills
+ * st's pid and cgroup path from the cgroup. */
+static bool orphan_running(const char *name, struct rt_state *st)
+{
+	struct rt_err ign = {0};
+	struct cg_handle *cg = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	char *path = NULL, id[80];
+	size_t n = 0;
+
+	oci_id(name, id, sizeof(id));
+	if (cg_resolve_path(NULL, id, false, &path, &ign) < 0)
+		return false;
+	if (cg_open(path, &cg, &ign) < 0 || cg_pids(cg, &pids, &n, &ign) < 0 || !n) {
+		if (cg)
+			cg_handle_free(cg);
+		free(path);
+		return false;
+	}
+	cg_handle_free(cg);
+	st->pid = find_init(pids, n);
+	st->cgroup_path = path;
+	return true;
+}
+
+/* The OCI side: "running", "paused", "stopped", or "absent"; leftovers of
+ * a hull killed during start ("creating", "created") count as stopped. */
 static const char *oci_status(const struct rt_ct_env *e, const char *name, struct rt_state *st)
 {
 	char id[80];
@@ -127,12 +181,33 @@ static const char *oci_status(const struct rt_ct_env *e, const char *name, struc
 
 	memset(st, 0, sizeof(*st));
 	oci_id(name, id, sizeof(id));
-	if (rt_state_read(e->state_root, id, st, &ign) < 0)
-		return ign.code == ENOENT ? "absent" : "stopped";
+	if (rt_state_read(e->state_root, id, st, &ign) < 0) {
+		if (ign.code != ENOENT)
+			return "stopped";
+		return orphan_running(name, st) ? "running" : "absent";
+	}
 	s = rt_state_status(e->state_root, st);
 	if (!strcmp(s, "running") || !strcmp(s, "paused"))
 		return s;
 	return "stopped";
+}
+
+/* Whatever is left in the container's cgroup (an orphan, see above) is
+ * killed and the cgroup removed. */
+static void clean_cgroup(const char *name)
+{
+	struct rt_err ign = {0};
+	struct cg_handle *cg = NULL;
+	char *path = NULL, id[80];
+
+	oci_id(name, id, sizeof(id));
+	if (cg_resolve_path(NULL, id, false, &path, &ign) == 0 && cg_open(path, &cg, &ign) == 0) {
+		cg_freeze(cg, false, &ign);
+		cg_kill_all(cg, SIGKILL, &ign);
+		cg_destroy(cg, &ign);
+		cg_handle_free(cg);
+	}
+	free(path);
 }
 
 static bool is_running(const char *s)
@@ -172,6 +247,7 @@ static void clean_run(const struct rt_ct_env *e, const struct rt_ct_config *c)
 	oci_id(c->name, id, sizeof(id));
 	rt_container_delete(e->state_root, id, true, &ign);
 	rt_err_clear(&ign);
+	clean_cgroup(c->name);
 	if (ct_net(e, c, &nc, &l, &ign) > 0)
 		net_remove(l.host_if, &ign);
 }

@@ -5,7 +5,8 @@
 ct() { timeout -k 2 40 "$HULL" --root "$STATE" ct --lib-dir "$B/lib" "$@"; }
 
 # ct_rootfs DIR: the busybox rootfs with /sbin/init and an inittab whose
-# long-running entry carries the leak-check marker.
+# long-running entry carries the leak-check marker (as its $0: a "#" would
+# start an inittab comment).
 ct_rootfs() {
 	mkdir -p "$(dirname "$1")"
 	cp -a "$TESTROOT/rootfs-template" "$1"
@@ -13,7 +14,7 @@ ct_rootfs() {
 	ln -s ../bin/busybox "$1/sbin/init"
 	cat > "$1/etc/inittab" <<INITTAB
 ::sysinit:/bin/echo sysinit-ran
-::respawn:/bin/sh -c 'while :; do sleep 1000; done # hull-it-marker-$IDPREFIX'
+::respawn:/bin/sh -c 'while :; do sleep 1000; done' hull-it-marker-$IDPREFIX
 ::shutdown:/bin/echo shutdown-ran
 INITTAB
 }
@@ -226,6 +227,33 @@ _ct_kill9_any_time() {
 	ct_gone "$n"
 }
 test_ct_kill9_any_time() { in_netns _ct_kill9_any_time; }
+
+# State recovered from the cgroup: a container whose state file hull cannot
+# see (here: another --root) is still found running through its cgroup,
+# and is not started twice.
+_ct_state_from_cgroup() {
+	trap ct_cleanup EXIT
+	local n=${IDPREFIX}a pid other="$STATE.other" out rc
+	ct_rootfs "$B/rootfs"
+	ct create "$n" --rootfs "$B/rootfs" --ip none
+	ct start "$n"
+	pid=$(ct status --json "$n" | jq -r .pid)
+	mkdir -p "$other"
+	oct() { timeout -k 2 40 "$HULL" --root "$other" ct --lib-dir "$B/lib" "$@"; }
+	expect_eq "state from the cgroup" "$(oct status --json "$n" | jq -r .state)" running
+	expect_eq "init found in the cgroup" "$(oct status --json "$n" | jq -r .pid)" "$pid"
+	[ "$(oct list --json | jq -r '.[0].memoryBytes')" -gt 0 ] || fail "no memory figure from the cgroup"
+	set +e; out=$(oct start "$n" 2>&1); rc=$?; set -e
+	expect_eq "no second start: status" "$rc" 1
+	expect_contains "no second start" "$out" "already running"
+	oct stop --timeout 5 "$n"
+	expect_eq "stopped through the cgroup" "$(ct status --json "$n" | jq -r .state)" stopped
+	expect_contains "its init halted" "$(cat "$B/lib/ct/$n/console.log")" "shutdown-ran"
+	rmdir "$other"
+	ct destroy "$n"
+	ct_gone "$n"
+}
+test_ct_state_from_cgroup() { in_netns _ct_state_from_cgroup; }
 
 # One error line, exit 1, and nothing of the failed command left.
 _ct_bad_input() {
