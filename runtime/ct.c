@@ -232,6 +232,12 @@ static int ct_net(const struct rt_ct_env *e, const struct rt_ct_config *c, struc
 		if (net_ipam_alloc(nc, owner, c->ip, l, err) < 0)
 			return -err->code;
 	}
+	char have[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &l->ip4, have, sizeof(have));
+	if (strcmp(have, c->ip))
+		return rt_err_set(err, EINVAL, "container \"%s\" has address %s, but its lease is %s "
+				  "in the subnet now configured (was HULL_SUBNET changed?)", c->name,
+				  c->ip, have);
 	return 1;
 }
 

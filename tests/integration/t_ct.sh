@@ -282,6 +282,11 @@ _ct_bad_input() {
 		expect_eq "ct ${args%|*}: leases" "$(cat "$B/lib/net/leases")" "$leases"
 		expect_eq "ct ${args%|*}: veths" "$(host_veths)" ""
 	done
+	set +e
+	out=$(HULL_SUBNET=10.77.0.0/16 ct start "$n" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "start after the subnet changed" "$out" "$rc" "HULL_SUBNET changed"
+	expect_eq "subnet changed: veths" "$(host_veths)" ""
 	ct start "$n"
 	set +e
 	out=$(ct start "$n" 2>&1); rc=$?
