@@ -231,12 +231,16 @@ static int jail_linux(struct gw *w, const struct rt_jail_opts *o, struct rt_err 
 
 	omap(w, "linux");
 	oarr(w, "namespaces");
-	const char *ns[] = { "pid", "ipc", "uts", "mount", NULL, NULL, NULL };
+	const char *ns[] = { "pid", "ipc", "uts", "mount", NULL, NULL, NULL, NULL };
 	size_t n = 4;
 	if (strcmp(o->net, "host"))
 		ns[n++] = "network";
 	if (o->rootless)
 		ns[n++] = "user";
+	else
+		/* the cgroup mount then shows the jail's own cgroup as its root,
+		 * on cgroup v2 as on v1 */
+		ns[n++] = "cgroup";
 	for (size_t i = 0; i < n; i++) {
 		omap(w, NULL);
 		kv(w, "type", ns[i]);
