@@ -9,7 +9,7 @@
 #include <string.h>
 
 enum { O_ROOTFS = 256, O_ROHOST, O_TMPFS, O_BIND, O_NET, O_MEMORY, O_CPUS, O_PIDS, O_UID,
-       O_SECCOMP, O_CAPADD, O_CAPDROP, O_CWD, O_HOSTNAME };
+       O_SECCOMP, O_CAPADD, O_CAPDROP, O_CWD, O_HOSTNAME, O_LIBDIR };
 
 static int add(char ***v, size_t *n, char *arg, struct rt_err *err)
 {
@@ -95,6 +95,7 @@ static int parse_flag(int c, char *arg, struct rt_jail_opts *o, struct rt_err *e
 	case O_CAPDROP: return add(&o->cap_drop, &o->n_cap_drop, arg, err);
 	case O_CWD: o->cwd = arg; return 0;
 	case O_HOSTNAME: o->hostname = arg; return 0;
+	case O_LIBDIR: o->lib_dir = arg; return 0;
 	}
 	return -1;
 }
@@ -116,9 +117,11 @@ int cmd_jail(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 		{ "cap-drop", required_argument, NULL, O_CAPDROP },
 		{ "cwd", required_argument, NULL, O_CWD },
 		{ "hostname", required_argument, NULL, O_HOSTNAME },
+		{ "lib-dir", required_argument, NULL, O_LIBDIR },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct rt_jail_opts o = { .net = "none", .memory = -1, .cpu_quota = -1, .pids = -1 };
+	struct rt_jail_opts o = { .net = "none", .memory = -1, .cpu_quota = -1, .pids = -1,
+				  .cpu_shares = -1 };
 	int c, status = 0, rc = -1;
 
 	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {

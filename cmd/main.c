@@ -40,10 +40,21 @@ static const struct cmd_verb verbs[] = {
 	{ "events", cmd_events, "events [--stats] [--interval DURATION] ID",
 	  "print resource stats and OOM events as JSON lines until the container stops" },
 	{ "jail", cmd_jail, "jail (--rootfs DIR | --ro-host) [--tmpfs DIR]... [--bind SRC:DST[:ro]]... "
-	  "[--net none|host] [--memory SIZE] [--cpus N] [--pids N] [--uid UID[:GID]] "
+	  "[--net none|host|veth] [--lib-dir DIR] [--memory SIZE] [--cpus N] [--pids N] [--uid UID[:GID]] "
 	  "[--seccomp default|unconfined|FILE] [--cap-add CAP]... [--cap-drop CAP]... [--cwd DIR] "
 	  "[--hostname NAME] -- CMD [ARG...]",
 	  "run one service in a jail built from flags, in the foreground; exits with its status" },
+	{ "ct", cmd_ct, "ct [--lib-dir DIR] VERB ...\n"
+	  "  ct create NAME (--rootfs DIR | --image REF) [--hostname H] [--ip A.B.C.D[/P]|auto|none]\n"
+	  "            [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N] [--bind SRC:DST[:ro]]...\n"
+	  "  ct start NAME | stop [--timeout SECS] NAME | restart [--timeout SECS] NAME\n"
+	  "  ct enter NAME | exec NAME -- CMD [ARG...]\n"
+	  "  ct set NAME [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N]\n"
+	  "  ct list [--json] | status [--json] NAME | destroy [--force] NAME\n"
+	  "The config is saved in LIB/ct/NAME/ct.json (LIB: --lib-dir, $HULL_LIB_DIR or /var/lib/hull);\n"
+	  "the container runs as ct-NAME under --root, its /sbin/init as PID 1, on the hull0 bridge\n"
+	  "($HULL_SUBNET, default 10.88.0.0/16; $HULL_SUBNET6, default fd00:88::/64)",
+	  "OpenVZ-style system containers: own init, hostname, address on hull0, live limits" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
 	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | ls | inspect REF | "

@@ -21,6 +21,38 @@ echo "+ hull jail --ro-host --tmpfs /tmp --memory 64m -- sh -c ..."
 "$HULL" jail --ro-host --tmpfs /tmp --memory 64m --cap-drop ALL -- \
 	sh -c 'echo "hello from a jailed service: pid $$, / is read-only: $(touch /x 2>&1 | grep -c Read-only)"'
 
+# A system container: its own busybox init as PID 1, an address on the
+# hull0 bridge.  All of it inside a network namespace made here, so the
+# host's network is untouched; config and leases under $work.
+mkdir -p "$work/rootfs/sbin" "$work/rootfs/etc"
+ln -s ../bin/busybox "$work/rootfs/sbin/init"
+cat > "$work/rootfs/etc/inittab" <<'EOF2'
+::sysinit:/bin/echo "init: system container up"
+::respawn:/bin/sleep 86400
+::shutdown:/bin/echo "init: shutting down"
+EOF2
+cat > "$work/ct-demo.sh" <<'EOF2'
+set -e
+ct() { echo "+ hull ct $*"; "$HULL" --root "$work/state" ct --lib-dir "$work/lib" "$@"; }
+trap 'rc=$?; set +e; ct destroy --force web1 >/dev/null 2>&1; ct destroy --force web2 >/dev/null 2>&1; exit $rc' EXIT
+ip link set lo up
+ct create web1 --rootfs "$work/rootfs" --hostname web1 --ip 10.88.0.10/16 --memory 64m
+ct create web2 --rootfs "$work/rootfs" --hostname web2 --ip 10.88.0.11/16
+ct start web1
+ct start web2
+ct exec web1 -- sh -c 'echo "hello from $(hostname): pid 1 is $(cat /proc/1/comm)"; ip -4 -o addr show eth0'
+ct exec web1 -- ping -c1 -W3 10.88.0.11 | grep "bytes from"
+ct exec web1 -- ping -c1 -W3 fd00:88::b | grep "bytes from"
+ct set web1 --memory 128m
+ct list
+ct stop web1
+ct status web1 | grep state
+ct destroy --force web2
+ct destroy web1
+EOF2
+echo "+ unshare -n sh ct-demo.sh   (system containers in a network namespace of the demo's own)"
+HULL="$HULL" work="$work" unshare -n sh "$work/ct-demo.sh"
+
 if [ -e /dev/kvm ]; then
 	echo "microVM: not built yet (issue 6); this line will run 'hull run --vm'."
 else

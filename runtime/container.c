@@ -18,6 +18,7 @@
 #include "runtime/util.h"
 #include "namespaces/mount.h"
 #include "cgroups/cgroup.h"
+#include "netns/net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -204,10 +205,20 @@ static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan
 		return -err->code;
 	if (s->linux_.seccomp && rt_seccomp_plan_new(s->linux_.seccomp, &p->seccomp, err) < 0)
 		return rt_err_wrap(err, "linux.seccomp");
+	if (o->net && (!s->linux_.namespaces[RT_NS_NET].enabled || s->linux_.namespaces[RT_NS_NET].path))
+		return rt_err_set(err, EINVAL, "networking needs a new network namespace");
 	if (cg_resolve_path(s->linux_.cgroups_path, o->id, o->systemd_cgroup, &p->cgroup_path,
 			    err) < 0)
 		return -err->code;
 	return 0;
+}
+
+void rt_fault_point(const char *name)
+{
+	const char *f = getenv("HULL_FAULT_POINT");
+
+	if (f && !strcmp(f, name))
+		raise(SIGKILL);
 }
 
 /* ---- create ---------------------------------------------------------- */
@@ -218,7 +229,7 @@ struct creation {
 	pid_t pid;
 	struct cg_handle *cg;
 	char *scope;                 /* --systemd-cgroup: the unit systemd started */
-	bool committed;
+	bool committed, net_applied;
 	int master;                  /* pty master kept for a foreground run */
 };
 
@@ -232,6 +243,8 @@ static void create_abort(struct creation *c)
 	}
 	if (c->cg)
 		cg_kill_all(c->cg, SIGKILL, &ignored);
+	if (c->net_applied && c->plan.o->net->veth)
+		net_remove(c->plan.o->net->host_if, &ignored);
 	if (c->scope)
 		cg_systemd_stop(c->scope, &ignored);
 	if (c->cg)
@@ -374,6 +387,13 @@ static int spawn(struct creation *c, struct rt_err *err)
 		return -err->code;
 	if (c->cg && cg_enter(c->cg, c->pid, err) < 0)
 		return -err->code;
+	/* The init's network namespace exists now; it waits for SYNC_GO. */
+	if (c->plan.o->net) {
+		c->net_applied = true;
+		if (net_apply(c->plan.o->net, c->pid, err) < 0)
+			return -err->code;
+		rt_fault_point("net");
+	}
 	if (rt_sync_send(c->sock, SYNC_GO, c->pid, NULL, -1) < 0)
 		return rt_err_set(err, EPIPE, "container process exited during setup");
 	return 0;

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include "runtime/err.h"
 
+struct net_plan;
+
 struct rt_create_opts {
 	const char *root;            /* --root */
 	const char *id;
@@ -21,6 +23,9 @@ struct rt_create_opts {
 	bool systemd_cgroup;
 	bool detach;                 /* run only */
 	bool keep;                   /* run only: do not delete after exit */
+	/* hull jail/ct: networking to set up in the new network namespace
+	 * before the init goes on (netns/net.h); NULL for none. */
+	const struct net_plan *net;
 };
 
 int rt_container_create(const struct rt_create_opts *o, struct rt_err *err);
@@ -82,5 +87,8 @@ int rt_container_load_config(const char *root, const char *id, struct rt_spec **
 			     struct rt_err *err);
 void rt_forward_signals(pid_t pid);
 int rt_write_pid_file(const char *path, pid_t pid, struct rt_err *err);
+/* Test hook: HULL_FAULT_POINT=name kills hull (SIGKILL) when it reaches
+ * the named point, to test what a crash there leaves behind. */
+void rt_fault_point(const char *name);
 
 #endif

@@ -5,6 +5,7 @@
 #include "runtime/container.h"
 #include "runtime/spec.h"
 #include "runtime/util.h"
+#include "netns/net.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -48,8 +49,11 @@ static int check_abs(const char *what, const char *p, struct rt_err *err)
 	return 0;
 }
 
+static int jail_run_bundle(const char *root, struct rt_jail_opts *o, const struct net_plan *net,
+			   int *status, struct rt_err *err);
+
 /* Everything that can be refused before anything is written. */
-static int jail_check(struct rt_jail_opts *o, struct rt_err *err)
+int rt_jail_check(struct rt_jail_opts *o, struct rt_err *err)
 {
 	struct stat st;
 
@@ -61,9 +65,8 @@ static int jail_check(struct rt_jail_opts *o, struct rt_err *err)
 		return rt_err_sys(err, errno ? errno : ENOTDIR, "--rootfs %s", o->rootfs);
 	if (o->rootfs && o->rootfs[0] != '/')
 		return rt_err_set(err, EINVAL, "--rootfs %s: must be an absolute path", o->rootfs);
-	if (strcmp(o->net, "none") && strcmp(o->net, "host"))
-		return rt_err_set(err, EINVAL, "--net %s: expected none or host%s", o->net,
-				  strcmp(o->net, "veth") ? "" : " (veth networking is not implemented yet)");
+	if (strcmp(o->net, "none") && strcmp(o->net, "host") && strcmp(o->net, "veth"))
+		return rt_err_set(err, EINVAL, "--net %s: expected none, host or veth", o->net);
 	for (size_t i = 0; i < o->n_binds; i++) {
 		if (stat(o->binds[i].src, &st) < 0)
 			return rt_err_sys(err, errno, "--bind %s", o->binds[i].src);
@@ -97,22 +100,75 @@ static int jail_check(struct rt_jail_opts *o, struct rt_err *err)
 	o->host_uid = geteuid();
 	o->host_gid = getegid();
 	o->rootless = o->host_uid != 0;
-	if (o->rootless && (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0))
+	if (o->rootless && !strcmp(o->net, "veth"))
+		return rt_err_set(err, EPERM, "jail: --net veth needs root (a veth on the host "
+				  "bridge is made in the host's network namespace)");
+	if (o->rootless && (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0 || o->cpu_shares > 0))
 		return rt_err_set(err, EPERM, "jail: --memory, --cpus and --pids need root "
 				  "(no cgroup is delegated to uid %u)", (unsigned)o->host_uid);
 	return 0;
 }
 
+/* --net veth: an address leased for this run (owned by this hull's pid
+ * and start time, so a crashed run's lease is free again); otherwise,
+ * with a network namespace of its own, loopback up. */
+static int jail_net_plan(struct rt_jail_opts *o, struct net_config *nc, char *owner, size_t len,
+			 struct net_plan *plan, struct rt_err *err)
+{
+	struct net_lease lease;
+	unsigned long long start = 0;
+
+	owner[0] = '\0';
+	if (!strcmp(o->net, "host") || o->rootless) {
+		/* rootless: hull cannot enter a namespace its user namespace owns */
+		return 0;
+	}
+	if (strcmp(o->net, "veth")) {
+		net_plan_lo(plan);
+		return 1;
+	}
+	if (net_config_load(o->lib_dir, nc, err) < 0)
+		return -err->code;
+	rt_pid_start_time(getpid(), &start);
+	snprintf(owner, len, "jail:%d:%llu", (int)getpid(), start);
+	if (net_ipam_alloc(nc, owner, NULL, &lease, err) < 0) {
+		owner[0] = '\0';
+		return rt_err_wrap(err, "--net veth");
+	}
+	net_plan_veth(nc, &lease, plan);
+	return 1;
+}
+
 int rt_jail_run(const char *root, struct rt_jail_opts *o, int *status, struct rt_err *err)
+{
+	struct net_config nc;
+	struct net_plan plan;
+	char owner[128];
+	struct rt_err ign = {0};
+	int r, have_net;
+
+	if (rt_jail_check(o, err) < 0)
+		return -err->code;
+	have_net = jail_net_plan(o, &nc, owner, sizeof(owner), &plan, err);
+	if (have_net < 0)
+		return have_net;
+	r = jail_run_bundle(root, o, have_net ? &plan : NULL, status, err);
+	if (have_net && plan.veth)
+		net_remove(plan.host_if, &ign);
+	if (owner[0])
+		net_ipam_release(&nc, owner, &ign);
+	return r;
+}
+
+static int jail_run_bundle(const char *root, struct rt_jail_opts *o, const struct net_plan *net,
+			   int *status, struct rt_err *err)
 {
 	_cleanup_free_ char *json = NULL, *bundle = NULL, *cfg = NULL;
 	_cleanup_close_ int dfd = -1;
 	char id[64];
-	struct rt_create_opts co = { .root = root };
+	struct rt_create_opts co = { .root = root, .net = net };
 	int r;
 
-	if (jail_check(o, err) < 0)
-		return -err->code;
 	json = rt_jail_config_json(o, err);
 	if (!json)
 		return -err->code;

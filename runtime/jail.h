@@ -22,10 +22,13 @@ struct rt_jail_opts {
 	size_t n_tmpfs;
 	struct rt_jail_bind *binds;  /* --bind SRC:DST[:ro] */
 	size_t n_binds;
-	const char *net;             /* "none" (default) or "host" */
+	const char *net;             /* "none" (default), "host" or "veth" */
+	const char *lib_dir;         /* address leases (netns/net.h); NULL: default */
 	int64_t memory;              /* bytes, -1 unset */
 	int64_t cpu_quota;           /* per 100000 us period, -1 unset */
 	int64_t pids;                /* -1 unset */
+	int64_t cpu_shares;          /* -1 unset (hull ct --cpu-weight) */
+	bool system;                 /* hull ct: an init may reboot(2) its pid namespace */
 	bool has_uid;
 	uid_t uid;
 	gid_t gid;
@@ -43,7 +46,10 @@ struct rt_jail_opts {
 
 /* The jail's config.json text (malloc'd), or NULL with err set. */
 char *rt_jail_config_json(const struct rt_jail_opts *o, struct rt_err *err);
-/* Check the flags (paths exist, limits sane, names known), write the
+/* Check the flags (paths exist, limits sane, names known): everything that
+ * can be refused before anything is written.  Sets rootless and host ids. */
+int rt_jail_check(struct rt_jail_opts *o, struct rt_err *err);
+/* Check the flags, write the
  * bundle, run it in the foreground and remove everything after.  *status
  * is the service's exit status (128+signal). */
 int rt_jail_run(const char *root, struct rt_jail_opts *o, int *status, struct rt_err *err);

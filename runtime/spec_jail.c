@@ -67,7 +67,8 @@ static void jail_caps_sets(struct gw *w, const struct rt_jail_opts *o)
 			bool base = false;
 			for (const char *const *d = jail_caps; *d; d++)
 				base |= !strcmp(*d, name);
-			if (in_list(o->cap_add, o->n_cap_add, name))
+			if (in_list(o->cap_add, o->n_cap_add, name) ||
+			    (o->system && !strcmp(name, "CAP_SYS_BOOT")))
 				base = true;
 			if (in_list(o->cap_drop, o->n_cap_drop, name))
 				base = false;
@@ -122,7 +123,7 @@ static void jail_mounts(struct gw *w, const struct rt_jail_opts *o)
 	gw_mount(w, "/dev", "tmpfs", "tmpfs", dev);
 	gw_mount(w, "/dev/pts", "devpts", "devpts", pts);
 	/* sysfs needs a network namespace of our own (and privileges) */
-	if (!strcmp(o->net, "none") && !o->rootless) {
+	if (strcmp(o->net, "host") && !o->rootless) {
 		gw_mount(w, "/sys", "sysfs", "sysfs", sys_own);
 		/* the jail's own cgroup, read-only: limits are visible inside */
 		gw_mount(w, "/sys/fs/cgroup", "cgroup", "cgroup", cg);
@@ -195,13 +196,22 @@ static int jail_seccomp_file(struct gw *w, const char *path, struct rt_err *err)
 	return 0;
 }
 
-static void jail_seccomp_default(struct gw *w)
+static void jail_seccomp_default(struct gw *w, bool system)
 {
+	const char *names[RT_ARRAY_SIZE(denied_syscalls)];
+	size_t n = 0;
+
+	/* A system container's init halts by reboot(2), which in a pid
+	 * namespace only ends that namespace's init. */
+	for (const char *const *d = denied_syscalls; *d; d++)
+		if (!system || strcmp(*d, "reboot"))
+			names[n++] = *d;
+	names[n] = NULL;
 	omap(w, "seccomp");
 	kv(w, "defaultAction", "SCMP_ACT_ALLOW");
 	oarr(w, "syscalls");
 	omap(w, NULL);
-	kstrv(w, "names", denied_syscalls);
+	kstrv(w, "names", names);
 	kv(w, "action", "SCMP_ACT_ERRNO");
 	kint(w, "errnoRet", EPERM);
 	cmap(w);
@@ -221,12 +231,16 @@ static int jail_linux(struct gw *w, const struct rt_jail_opts *o, struct rt_err 
 
 	omap(w, "linux");
 	oarr(w, "namespaces");
-	const char *ns[] = { "pid", "ipc", "uts", "mount", NULL, NULL, NULL };
+	const char *ns[] = { "pid", "ipc", "uts", "mount", NULL, NULL, NULL, NULL };
 	size_t n = 4;
-	if (!strcmp(o->net, "none"))
+	if (strcmp(o->net, "host"))
 		ns[n++] = "network";
 	if (o->rootless)
 		ns[n++] = "user";
+	else
+		/* the cgroup mount then shows the jail's own cgroup as its root,
+		 * on cgroup v2 as on v1 */
+		ns[n++] = "cgroup";
 	for (size_t i = 0; i < n; i++) {
 		omap(w, NULL);
 		kv(w, "type", ns[i]);
@@ -238,17 +252,21 @@ static int jail_linux(struct gw *w, const struct rt_jail_opts *o, struct rt_err 
 		jail_map(w, "uidMappings", o->has_uid ? o->uid : 0, o->host_uid);
 		jail_map(w, "gidMappings", o->has_uid ? o->gid : 0, o->host_gid);
 	}
-	if (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0) {
+	if (o->memory >= 0 || o->cpu_quota >= 0 || o->pids >= 0 || o->cpu_shares > 0) {
 		omap(w, "resources");
 		if (o->memory >= 0) {
 			omap(w, "memory");
 			kint(w, "limit", o->memory);
 			cmap(w);
 		}
-		if (o->cpu_quota >= 0) {
+		if (o->cpu_quota >= 0 || o->cpu_shares > 0) {
 			omap(w, "cpu");
-			kint(w, "quota", o->cpu_quota);
-			kint(w, "period", 100000);
+			if (o->cpu_quota >= 0) {
+				kint(w, "quota", o->cpu_quota);
+				kint(w, "period", 100000);
+			}
+			if (o->cpu_shares > 0)
+				kint(w, "shares", o->cpu_shares);
 			cmap(w);
 		}
 		if (o->pids >= 0) {
@@ -264,7 +282,7 @@ static int jail_linux(struct gw *w, const struct rt_jail_opts *o, struct rt_err 
 		if (jail_seccomp_file(w, o->seccomp, err) < 0)
 			return -err->code;
 	} else {
-		jail_seccomp_default(w);
+		jail_seccomp_default(w, o->system);
 	}
 	kstrv(w, "maskedPaths", masked);
 	kstrv(w, "readonlyPaths", ro);

@@ -71,7 +71,9 @@ check_no_leaks() {
 		leaks="$leaks state:$(ls "$STATE" | tr '\n' ' ')"
 	fi
 	local cg
-	for cg in /sys/fs/cgroup/*/hull/"$IDPREFIX"* /sys/fs/cgroup/hull/"$IDPREFIX"*; do
+	# (hull ct runs NAME as ct-NAME)
+	for cg in /sys/fs/cgroup/*/hull/"$IDPREFIX"* /sys/fs/cgroup/hull/"$IDPREFIX"* \
+		  /sys/fs/cgroup/*/hull/ct-"$IDPREFIX"* /sys/fs/cgroup/hull/ct-"$IDPREFIX"*; do
 		[ -e "$cg" ] && leaks="$leaks cgroup:$cg"
 	done
 	if grep -q "$TESTROOT" /proc/self/mountinfo; then

@@ -119,7 +119,7 @@ test_jail_bad_input() {
 	jail_fails "exactly one of" --rootfs / --ro-host -- true
 	jail_fails "exactly one of" -- true
 	jail_fails "no command" --ro-host --
-	jail_fails "veth" --ro-host --net veth -- true
+	jail_fails "expected none, host or veth" --ro-host --net bogus -- true
 	jail_fails "--memory" --ro-host --memory lots -- true
 	jail_fails "CAP_NOPE" --ro-host --cap-add CAP_NOPE -- true
 	jail_fails "--bind" --ro-host --bind nocolon -- true

@@ -216,5 +216,8 @@ test_readme_demo() {
 	out=$(HULL="$HULL" sh "$HULL_SRC/demo/demo.sh" 2>&1)
 	expect_contains "container" "$out" "hello from a hull container: hull"
 	expect_contains "jail" "$out" "hello from a jailed service: pid 1, / is read-only: 1"
+	expect_contains "system container" "$out" "hello from web1: pid 1 is init"
+	expect_contains "system container address" "$out" "inet 10.88.0.10/16"
+	expect_contains "containers reach each other" "$out" "bytes from 10.88.0.11"
 	expect_contains "microVM line" "$out" "microVM:"
 }

@@ -1,0 +1,74 @@
+/* runtime/spec_ct.c: ct.json written and read back, hostile ct.json. */
+#include "config.h"
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/ct.h"
+
+Test(ct, config_round_trip)
+{
+	struct rt_jail_bind b[] = { { "/srv/a", "/a", true }, { "/srv/b", "/b", false } };
+	struct rt_ct_config c = {
+		.name = "web1", .rootfs = "/srv/ct/web1", .hostname = "w", .ip = "10.88.0.9",
+		.memory = 1 << 26, .cpu_quota = 50000, .cpu_weight = -1, .pids = 10,
+		.binds = b, .n_binds = 2,
+	}, d;
+	struct rt_err err = {0};
+	char *json = rt_ct_config_to_json(&c);
+
+	cr_assert_not_null(json);
+	cr_assert_eq(rt_ct_config_from_json(json, strlen(json), &d, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(d.name, "web1");
+	cr_assert_str_eq(d.rootfs, "/srv/ct/web1");
+	cr_assert_str_eq(d.hostname, "w");
+	cr_assert_str_eq(d.ip, "10.88.0.9");
+	cr_assert_null(d.image);
+	cr_assert_eq(d.memory, 1 << 26);
+	cr_assert_eq(d.cpu_quota, 50000);
+	cr_assert_eq(d.cpu_weight, -1);
+	cr_assert_eq(d.pids, 10);
+	cr_assert_eq(d.n_binds, 2);
+	cr_assert_str_eq(d.binds[0].src, "/srv/a");
+	cr_assert(d.binds[0].ro);
+	cr_assert_not(d.binds[1].ro);
+	rt_ct_config_clear(&d);
+	free(json);
+}
+
+Test(ct, config_hostile)
+{
+	static const char *const bad[] = {
+		"", "[]", "{\"name\":\"a\"}", "{\"name\":\"a\",\"rootfs\":\"rel\"}",
+		"{\"name\":1,\"rootfs\":\"/r\"}", "{\"name\":\"a\",\"rootfs\":\"/r\",\"memory\":-5}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"memory\":\"1g\"}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"binds\":{}}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"binds\":[{\"source\":\"/x\"}]}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"binds\":[7]}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"ip\":[]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rt_ct_config c;
+		struct rt_err err = {0};
+		cr_assert_eq(rt_ct_config_from_json(bad[i], strlen(bad[i]), &c, &err), -EINVAL,
+			     "accepted %s", bad[i]);
+		cr_assert(strstr(err.msg, "ct.json"), "%s", err.msg);
+	}
+}
+
+Test(ct, list_json)
+{
+	struct rt_ct_info v[1] = { { .name = "a", .state = "running", .pid = 42,
+				     .ip = "10.88.0.2", .mem_bytes = 4096, .cpu_ns = 7 } };
+	char *s;
+
+	v[0].cfg.memory = -1;
+	s = rt_ct_list_json(v, 1);
+	cr_assert_not_null(s);
+	cr_assert(strstr(s, "\"state\": \"running\""), "%s", s);
+	cr_assert(strstr(s, "\"memoryBytes\": 4096"), "%s", s);
+	cr_assert(strstr(s, "\"ip\": \"10.88.0.2\""), "%s", s);
+	cr_assert_null(strstr(s, "ip6"), "%s", s);
+	free(s);
+}
