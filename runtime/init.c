@@ -115,7 +115,8 @@ static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_
 	if (rt_sync_send(sock, SYNC_PRESTART, 0, NULL, -1) < 0 ||
 	    rt_sync_expect(sock, SYNC_PRESTART_DONE, &m, NULL, err) < 0)
 		return -EPIPE;
-	if (rt_plan_hooks(p, RT_HOOK_CREATE_CONTAINER, host_pid, "created", err) < 0)
+	/* runtime.md: create has not finished yet, so the state says creating */
+	if (rt_plan_hooks(p, RT_HOOK_CREATE_CONTAINER, host_pid, "creating", err) < 0)
 		return -err->code;
 	/* Through the host's /proc, which still reaches this process's own net
 	 * and ipc namespaces, before readonlyPaths can cover /proc/sys. */
@@ -184,7 +185,8 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	if (conn < 0 || read(conn, &c, 1) != 1)
 		_exit(1);
 	close(start_sock);
-	if (rt_plan_hooks(p, RT_HOOK_START_CONTAINER, host_pid, "running", &err) < 0)
+	/* the user's program has not been executed yet: still created */
+	if (rt_plan_hooks(p, RT_HOOK_START_CONTAINER, host_pid, "created", &err) < 0)
 		start_fail(conn, &err);
 	if (p->seccomp && !rt_seccomp_plan_has_notify(p->seccomp) &&
 	    rt_seccomp_plan_load(p->seccomp, NULL, &err) < 0)
