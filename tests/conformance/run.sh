@@ -38,7 +38,7 @@ process_capabilities process_rlimits process_no_new_privileges
 process_oom_score_adj process_terminal hostname namespaces
 namespaces_join user_namespace_mappings devices cgroups sysctl seccomp
 rootfs_propagation masked_paths readonly_paths mount_label personality
-hooks state lifecycle lifecycle_errors"
+hooks hooks_fail state lifecycle lifecycle_errors config_errors"
 
 export CONF_TOP=/tmp/hull-conf.$$
 export TPL=$CONF_TOP/template

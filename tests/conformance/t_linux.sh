@@ -71,13 +71,15 @@ ct_user_namespace_mappings() {
 65534:65534"
 }
 
-# devices: the default devices, /dev/ptmx, /dev/pts, and linux.devices.
+# devices: the default devices, /dev/ptmx, /dev/pts, and linux.devices;
+# a device node without an allow rule (1:11, /dev/kmsg) cannot be opened.
 ct_devices() {
 	local out
 	newb
 	cfg '.linux.devices = [{path: "/dev/conf0", type: "c", major: 1, minor: 3,
 			fileMode: 416, uid: 0, gid: 0},
-		{path: "/dev/sub/conf1", type: "c", major: 1, minor: 5, fileMode: 438, uid: 1000, gid: 1000}]
+		{path: "/dev/sub/conf1", type: "c", major: 1, minor: 5, fileMode: 438, uid: 1000, gid: 1000},
+		{path: "/dev/conf-denied", type: "c", major: 1, minor: 11}]
 		| .linux.resources.devices += [{allow: true, type: "c", major: 1, minor: 3, access: "rwm"},
 			{allow: true, type: "c", major: 1, minor: 5, access: "rwm"}]'
 	out=$(inside 'for d in null zero full random urandom tty conf0 sub/conf1; do
@@ -87,7 +89,8 @@ ct_devices() {
 		head -c 4 /dev/zero | od -An -tx1
 		for l in ptmx fd stdin stdout stderr; do echo "$l -> $(readlink /dev/$l)"; done
 		awk "\$5 == \"/dev/pts\" {print \$9}" /proc/self/mountinfo
-		exec 3<>/dev/ptmx && ls /dev/pts') || return 1
+		exec 3<>/dev/ptmx && ls /dev/pts
+		head -c 1 /dev/conf-denied 2>&1 | grep -o "Operation not permitted"') || return 1
 	want "devices" "$(printf '%s\n' "$out" | tr -s ' ' ' ')" "null character special file 1:3
 zero character special file 1:5
 full character special file 1:7
@@ -107,7 +110,8 @@ stdout -> /proc/self/fd/1
 stderr -> /proc/self/fd/2
 devpts
 0
-ptmx"
+ptmx
+Operation not permitted"
 }
 
 # cg_of PID CONTROLLER: the cgroup v1 path of PID in CONTROLLER.
@@ -137,7 +141,36 @@ ct_cgroups() {
 	want "host memory limit" "$(cat /sys/fs/cgroup/memory$path/memory.limit_in_bytes)" 67108864 || return 1
 	want "host pids limit" "$(cat /sys/fs/cgroup/pids$path/pids.max)" 42 || return 1
 	rt delete --force "$ID-c" || return 1
-	[ ! -e /sys/fs/cgroup/memory$path ] || fail "cgroup $path left after delete"
+	[ ! -e /sys/fs/cgroup/memory$path ] || fail "cgroup $path left after delete" || return 1
+	cgroups_more
+}
+
+# More of linux.resources (memory reservation, swap, swappiness; cpuset;
+# blkio throttling of the root disk), and a relative cgroupsPath, which a
+# runtime places where it likes (config-linux.md: MAY), under its name.
+cgroups_more() {
+	local out pid dev
+	dev=$(stat -c '%D' "$B/rootfs/bin/busybox")
+	dev=$(( 0x$dev >> 8 )):$(( 0x$dev & 0xff ))
+	newb b2
+	cfg '.linux.cgroupsPath = $A[0] | .linux.resources += {
+		memory: {limit: 67108864, reservation: 33554432, swap: 134217728, swappiness: 10},
+		cpu: {cpus: "0", mems: "0"},
+		blockIO: {throttleReadBpsDevice: [{major: ($A[1] | split(":")[0] | tonumber),
+			minor: ($A[1] | split(":")[1] | tonumber), rate: 1048576}]}}' "hull-conf-rel-$ID" "$dev"
+	out=$(inside 'cd /sys/fs/cgroup; cat memory/memory.soft_limit_in_bytes memory/memory.memsw.limit_in_bytes \
+		memory/memory.swappiness cpuset/cpuset.cpus cpuset/cpuset.mems blkio/blkio.throttle.read_bps_device') || return 1
+	want "memory reservation, swap, swappiness; cpuset; blkio" "$out" "33554432
+134217728
+10
+0
+0
+$dev 1048576" || return 1
+	script 'sleep 30'
+	create_bg "$ID-r" || return 1
+	pid=$(st "$ID-r" pid)
+	has "relative cgroupsPath" "$(cg_of "$pid" memory)" "/hull-conf-rel-$ID" || return 1
+	rt delete --force "$ID-r"
 }
 
 # linux.sysctl: values set in the container's namespaces only.

@@ -67,7 +67,8 @@ ct_state() {
 	rb=$(cd "$B" && pwd -P)
 	cfg '.annotations = {"org.conformance.a": "1", "org.conformance.b": "two words"}'
 	script 'sleep 30'
-	create_bg "$id" || return 1
+	rt create --bundle "$B" --pid-file "$W/pidfile" "$id" </dev/null >"$W/c.log" 2>&1 ||
+		{ cat "$W/c.log"; return 1; }
 	s=$(rt state "$id") || return 1
 	[ -n "$(printf '%s' "$s" | jq -r '.ociVersion // empty')" ] || fail "no ociVersion: $s" || return 1
 	want "id" "$(printf '%s' "$s" | jq -r .id)" "$id" || return 1
@@ -77,6 +78,7 @@ ct_state() {
 		'{"org.conformance.a":"1","org.conformance.b":"two words"}' || return 1
 	pid=$(printf '%s' "$s" | jq -r .pid)
 	[ "$pid" -gt 0 ] && [ -d "/proc/$pid" ] || fail "pid $pid is not a live process" || return 1
+	want "--pid-file" "$(cat "$W/pidfile")" "$pid" || return 1
 	# the pid is the container's process: it is in the container's pid ns
 	[ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/self/ns/pid)" ] ||
 		fail "pid $pid is not in the container's pid namespace" || return 1
@@ -109,19 +111,28 @@ ct_lifecycle() {
 	wait_for 50 is_stopped "$id" || fail "not stopped after the process exited" || return 1
 	rt delete "$id" || return 1
 	! rt state "$id" >/dev/null 2>&1 || fail "state still answers after delete" || return 1
-	# kill with a signal the process handles
-	script 'trap "echo got-term > /out/t; exit 0" TERM; echo ready > /out/r; while :; do sleep 0.1; done'
-	create_bg "$id" || return 1
-	rt start "$id" || return 1
-	wait_for 50 test -e "$W/io/r" || fail "not ready" || return 1
-	rt kill "$id" TERM || return 1
-	wait_for 50 is_stopped "$id" || fail "not stopped after SIGTERM" || return 1
-	want "the signal reached the process" "$(cat "$W/io/t" 2>/dev/null)" got-term || return 1
-	rt delete "$id" || return 1
+	# kill with a signal the process handles, by name, number and SIGNAME
+	local sig
+	for sig in TERM 15 SIGTERM; do
+		kill_term "$id" "$sig" || return 1
+	done
 	# run: the exit status of the process
 	cfg '.mounts = [.mounts[] | select(.destination != "/out")]'
 	inside 'exit 7'
 	want "run exit status" "$?" 7
+}
+
+# kill_term ID SIG: a started container's process gets SIG (a SIGTERM).
+kill_term() {
+	rm -f "$W/io/t" "$W/io/r"
+	script 'trap "echo got-term > /out/t; exit 0" TERM; echo ready > /out/r; while :; do sleep 0.1; done'
+	create_bg "$1" || return 1
+	rt start "$1" || return 1
+	wait_for 50 test -e "$W/io/r" || fail "not ready" || return 1
+	rt kill "$1" "$2" || return 1
+	wait_for 50 is_stopped "$1" || fail "not stopped after kill $2" || return 1
+	want "kill $2 reached the process" "$(cat "$W/io/t" 2>/dev/null)" got-term || return 1
+	rt delete "$1"
 }
 
 # The errors runtime.md requires: each fails and changes nothing.
@@ -147,4 +158,43 @@ ct_lifecycle_errors() {
 	mkdir -p "$W/empty"
 	! rt create --bundle "$W/empty" "$id-x" </dev/null >/dev/null 2>&1 || fail "create without config.json succeeded" || return 1
 	! rt state "$id-x" >/dev/null 2>&1 || fail "a failed create left a container" || return 1
+}
+
+# Hooks that fail (config.md): a failing prestart hook fails create and
+# leaves no container; a failing poststart or poststop hook is a warning,
+# and the lifecycle goes on.
+ct_hooks_fail() {
+	local id=$ID-f
+	newb
+	mkdir -p "$W/log"
+	cfg '.hooks = {prestart: [{path: "/bin/sh", args: ["sh", "-c", "exit 3"]}]}'
+	! rt create --bundle "$B" "$id" </dev/null >"$W/c.log" 2>&1 || fail "create succeeded with a failing prestart hook" || return 1
+	! rt state "$id" >/dev/null 2>&1 || fail "a failed create left a container" || return 1
+	cfg '.process.args = ["sh", "-c", "sleep 0.5"] | .hooks = {
+		poststart: [{path: "/bin/sh", args: ["sh", "-c", "exit 3"]},
+			{path: "/bin/sh", args: ["sh", "-c", "echo poststart2 >> \($A[0])/order"]}],
+		poststop: [{path: "/bin/sh", args: ["sh", "-c", "exit 3"]},
+			{path: "/bin/sh", args: ["sh", "-c", "echo poststop2 >> \($A[0])/order"]}]}' "$W/log"
+	create_bg "$id" || return 1
+	rt start "$id" >"$W/s.log" 2>&1 || fail "start failed on a failing poststart hook: $(cat "$W/s.log")" || return 1
+	wait_for 50 is_stopped "$id" || fail "did not stop" || return 1
+	rt delete "$id" >"$W/d.log" 2>&1 || fail "delete failed on a failing poststop hook: $(cat "$W/d.log")" || return 1
+	! rt state "$id" >/dev/null 2>&1 || fail "delete left the container" || return 1
+	want "the hooks after a failing one ran" "$(cat "$W/log/order" 2>/dev/null | tr '\n' ' ')" "poststart2 poststop2 "
+}
+
+# Config values that map to nothing in the kernel must fail create
+# (config.md: capabilities, rlimits), leaving no container.
+ct_config_errors() {
+	local id=$ID-x f
+	for f in '.process.capabilities.bounding += ["CAP_NO_SUCH_THING"]' \
+		'.process.rlimits += [{type: "RLIMIT_NO_SUCH_THING", soft: 1, hard: 1}]' \
+		'.linux.namespaces += [{type: "no-such-namespace"}]' \
+		'.root.path = "does-not-exist"'; do
+		newb
+		cfg "$f"
+		! rt create --bundle "$B" "$id" </dev/null >"$W/c.log" 2>&1 || fail "create accepted: $f" || return 1
+		! rt state "$id" >/dev/null 2>&1 || fail "a failed create left a container: $f" || return 1
+		rm -rf "$B"
+	done
 }
