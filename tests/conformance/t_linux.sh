@@ -187,7 +187,8 @@ ct_sysctl() {
 	want "host somaxconn untouched" "$(cat /proc/sys/net/core/somaxconn)" "$before"
 }
 
-# linux.seccomp: an errno action (default EPERM, and errnoRet).
+# linux.seccomp: an errno action (default EPERM, and errnoRet), with and
+# without noNewPrivileges.
 ct_seccomp() {
 	local out
 	newb
@@ -198,7 +199,15 @@ ct_seccomp() {
 	out=$(inside 'mkdir /tmp/d 2>&1; touch /tmp/f; chmod 600 /tmp/f 2>&1; echo alive') || return 1
 	has "mkdir denied with EPERM" "$out" "Operation not permitted" || return 1
 	has "chmod denied with errnoRet 13" "$out" "Permission denied" || return 1
-	has "other syscalls allowed" "$out" alive
+	has "other syscalls allowed" "$out" alive || return 1
+	# Without noNewPrivileges the filter needs CAP_SYS_ADMIN to load,
+	# which the process (default capabilities, or a user) does not keep.
+	cfg '.process.noNewPrivileges = false'
+	out=$(inside 'mkdir /tmp/d 2>&1; echo alive') || return 1
+	has "noNewPrivileges false: mkdir denied" "$out" "Operation not permitted" || return 1
+	cfg '.process.user = {uid: 1000, gid: 1000}'
+	out=$(inside 'mkdir /tmp/d 2>&1; echo alive') || return 1
+	has "noNewPrivileges false, uid 1000: mkdir denied" "$out" "Operation not permitted"
 }
 
 # linux.rootfsPropagation: the propagation of / inside, and nothing the
