@@ -5,6 +5,7 @@
 # summarise the TAP output per test and runtime.
 #
 #   tests/conformance/runtime-tools.sh SRC [RUNTIME...]   (as root)
+#   RT_ONLY=REGEX ...: only the tests whose path matches
 #
 # SRC is a runtime-tools source tree (git clone
 # https://github.com/opencontainers/runtime-tools); it needs a Go toolchain
@@ -39,7 +40,11 @@ if [ -z "${RT_INNER:-}" ]; then
 fi
 
 cd "$src" || exit 1
-tests=$(find validation -name '*.t' | sort)
+tests=$(find validation -name '*.t' | sort | grep -E -- "${RT_ONLY:-.}")
+# The relative-cgroup tests leave a "testdir" cgroup behind (under each
+# runtime's cgroup root); remove the ones this run made, if empty.
+leftovers() { ls -d /sys/fs/cgroup/*/testdir /sys/fs/cgroup/*/*/testdir 2>/dev/null; }
+before=$(leftovers)
 for rt in "$@"; do
 	case $rt in
 	hull) bin=$HULL ;;
@@ -51,6 +56,10 @@ for rt in "$@"; do
 		RUNTIME=$bin timeout -k 5 60 "$t" >"$out/$rt/$n.tap" 2>"$out/$rt/$n.err" </dev/null
 		echo "exit=$?" >>"$out/$rt/$n.err"
 	done
+done
+
+for d in $(leftovers); do
+	printf '%s\n' "$before" | grep -qx "$d" || find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
 
 printf '%-32s' test
