@@ -107,6 +107,6 @@ has_cap() {
 	[ $(( (0x$eff >> bit) & 1 )) -eq 1 ]
 }
 
-# mi_opts MOUNTPOINT: "per-mount-options super-options" of the topmost
-# mount at MOUNTPOINT in a mountinfo text on stdin.
+# mi_line MOUNTPOINT: the line of the topmost mount at MOUNTPOINT in a
+# mountinfo text on stdin.
 mi_line() { awk -v m="$1" '$5 == m { l = $0 } END { print l }'; }
