@@ -548,11 +548,51 @@ static int apply_mount(int root_fd, const struct ns_rootfs_plan *plan,
 	return mount_fs(root_fd, plan, pm, err);
 }
 
+/* The mount a bind at PATH attaches to: walk up from PATH while the mount
+ * id stays the same; the last path with it is that mount's mountpoint. */
+static int mountpoint_of(const char *path, char **out, struct rt_err *err)
+{
+	_cleanup_free_ char *p = realpath(path, NULL);
+	struct statx sx;
+	uint64_t id;
+
+	if (!p)
+		return rt_err_sys(err, errno, "resolve rootfs %s", path);
+	if (statx(AT_FDCWD, p, 0, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+		return rt_err_sys(err, errno ?: ENOTSUP, "mount id of %s", p);
+	id = sx.stx_mnt_id;
+	while (strcmp(p, "/") != 0) {
+		char *slash = strrchr(p, '/');
+		size_t keep = slash == p ? 1 : (size_t)(slash - p);   /* the parent */
+		char saved = p[keep];
+
+		p[keep] = '\0';
+		if (statx(AT_FDCWD, p, 0, STATX_MNT_ID, &sx) < 0 || sx.stx_mnt_id != id) {
+			p[keep] = saved;   /* back to the last path on that mount */
+			break;
+		}
+	}
+	*out = steal_ptr(p);
+	return 0;
+}
+
 /* The rootfs is bound twice: the lower bind is made private so the upper
  * one (the future root) has a non-shared parent, which pivot_root and
- * MS_MOVE require whatever the host's propagation is. */
+ * MS_MOVE require whatever the host's propagation is.  Before that, the
+ * mount the first bind attaches to is made private (in this namespace
+ * only): while rootfsPropagation keeps "/" shared or leaves the mounts
+ * under it shared (shared, rshared, private, slave are applied to "/"
+ * alone or recursively), the bind would otherwise propagate back into the
+ * host's mount namespace and stay there. */
 static int bind_rootfs(const char *rootfs, struct rt_err *err)
 {
+	_cleanup_free_ char *parent = NULL;
+	int r = mountpoint_of(rootfs, &parent, err);
+
+	if (r < 0)
+		return r;
+	if (mount(NULL, parent, NULL, MS_PRIVATE, NULL) < 0)
+		return rt_err_sys(err, errno, "make %s private", parent);
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return rt_err_sys(err, errno, "bind rootfs %s", rootfs);
 	if (mount(NULL, rootfs, NULL, MS_PRIVATE, NULL) < 0)

@@ -349,7 +349,7 @@ static int systemd_scope(struct creation *c, struct rt_err *err)
 		return rt_err_wrap(err, "cgroup %s", path);
 	c->scope = steal_ptr(unit);
 	if (cg_create(path, &c->plan.spec->linux_.resources, &c->cg, err) < 0)
-		return rt_err_wrap(err, "cgroup %s", path);
+		return -err->code;   /* cg_create names the cgroup */
 	return 0;
 }
 
@@ -487,7 +487,7 @@ static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creat
 	if (!o->systemd_cgroup &&
 	    (geteuid() == 0 || s->linux_.cgroups_path || s->linux_.resources.present)) {
 		if (cg_create(c->plan.cgroup_path, &s->linux_.resources, &c->cg, err) < 0)
-			return rt_err_wrap(err, "cgroup %s", c->plan.cgroup_path);
+			return -err->code;   /* cg_create names the cgroup */
 	}
 	if (bind_start_socket(c, err) < 0 || spawn(c, err) < 0 || sync_until_ready(c, err) < 0)
 		return -err->code;

@@ -197,6 +197,13 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 	return 0;
 }
 
+static int load_filter(const struct exec_plan *p, struct rt_err *err)
+{
+	_cleanup_close_ int lfd = -1;
+
+	return rt_seccomp_plan_load(p->seccomp, &lfd, err);
+}
+
 static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 {
 	const struct rt_process *pr = p->proc;
@@ -219,17 +226,18 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 		goto fail;
 	if (warning)
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
+	/* Without no_new_privs the filter needs CAP_SYS_ADMIN to load: before
+	 * the capabilities are dropped (see init_setup()). */
+	if (p->seccomp && !pr->no_new_privileges && load_filter(p, &err) < 0)
+		goto fail;
 	if (rt_process_switch_user(pr, &err) < 0)
 		goto fail;
 	if (pr->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		rt_err_sys(&err, errno, "set no_new_privs");
 		goto fail;
 	}
-	if (p->seccomp) {
-		_cleanup_close_ int lfd = -1;
-		if (rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
-			goto fail;
-	}
+	if (p->seccomp && pr->no_new_privileges && load_filter(p, &err) < 0)
+		goto fail;
 	if (pr->exec_cpu_affinity_final &&
 	    rt_process_set_affinity(pr->exec_cpu_affinity_final, &err) < 0)
 		goto fail;

@@ -251,6 +251,12 @@ static int run_hook(const struct hook_ctx *c, const char *state, struct rt_err *
 int rt_hooks_run(const struct rt_hook_list *list, enum rt_hook_kind kind, const char *state_json,
 		 struct rt_err *err)
 {
+	/* runtime.md: a failing poststart or poststop hook is a warning and
+	 * "the remaining hooks and lifecycle continue" */
+	bool go_on = kind == RT_HOOK_POSTSTART || kind == RT_HOOK_POSTSTOP;
+	struct rt_err later = {0};
+	int first = 0;
+
 	if (!list)
 		return 0;
 	for (size_t i = 0; i < list->n; i++) {
@@ -259,9 +265,11 @@ int rt_hooks_run(const struct rt_hook_list *list, enum rt_hook_kind kind, const 
 
 		if (!c.kind)
 			c.kind = "unknown";
-		r = run_hook(&c, state_json, err);
-		if (r < 0)
+		r = run_hook(&c, state_json, first < 0 ? &later : err);
+		if (r < 0 && !go_on)
 			return r;
+		if (r < 0 && first == 0)
+			first = r;
 	}
-	return 0;
+	return first;
 }

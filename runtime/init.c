@@ -104,6 +104,26 @@ static int init_identity(const struct plan *p, struct rt_err *err)
 
 /* Steps up to "ready": everything that can fail is done here, so that
  * create reports it and start only has to exec. */
+/* A filter that must be loaded while the process still holds
+ * CAP_SYS_ADMIN: seccomp without no_new_privs. */
+static bool seccomp_early(const struct plan *p)
+{
+	return p->seccomp && !p->spec->process.no_new_privileges;
+}
+
+/* Load the filter; a notify listener goes to the parent. */
+static int load_seccomp_now(const struct plan *p, int sock, struct rt_err *err)
+{
+	_cleanup_close_ int lfd = -1;
+	bool notify = rt_seccomp_plan_has_notify(p->seccomp);
+
+	if (rt_seccomp_plan_load(p->seccomp, notify ? &lfd : NULL, err) < 0)
+		return -err->code;
+	if (notify)
+		rt_sync_send(sock, SYNC_SECCOMP_FD, 0, NULL, lfd);
+	return 0;
+}
+
 static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_err *err)
 {
 	const struct rt_spec *s = p->spec;
@@ -115,7 +135,8 @@ static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_
 	if (rt_sync_send(sock, SYNC_PRESTART, 0, NULL, -1) < 0 ||
 	    rt_sync_expect(sock, SYNC_PRESTART_DONE, &m, NULL, err) < 0)
 		return -EPIPE;
-	if (rt_plan_hooks(p, RT_HOOK_CREATE_CONTAINER, host_pid, "created", err) < 0)
+	/* runtime.md: create has not finished yet, so the state says creating */
+	if (rt_plan_hooks(p, RT_HOOK_CREATE_CONTAINER, host_pid, "creating", err) < 0)
 		return -err->code;
 	/* Through the host's /proc, which still reaches this process's own net
 	 * and ipc namespaces, before readonlyPaths can cover /proc/sys. */
@@ -133,16 +154,18 @@ static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
 	if (chdir(s->process.cwd) < 0)
 		return rt_err_sys(err, errno, "process.cwd %s", s->process.cwd);
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
+	 * the process may be about to lose: it goes in now, and the rest of
+	 * the setup and the wait for start run under it (as runc and crun do). */
+	if (seccomp_early(p) && load_seccomp_now(p, sock, err) < 0)
+		return -err->code;
 	if (rt_process_switch_user(&s->process, err) < 0)
 		return -err->code;
 	if (s->process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return rt_err_sys(err, errno, "set no_new_privs");
-	if (p->seccomp && rt_seccomp_plan_has_notify(p->seccomp)) {
-		_cleanup_close_ int lfd = -1;
-		if (rt_seccomp_plan_load(p->seccomp, &lfd, err) < 0)
-			return -err->code;
-		rt_sync_send(sock, SYNC_SECCOMP_FD, 0, NULL, lfd);
-	}
+	if (!seccomp_early(p) && p->seccomp && rt_seccomp_plan_has_notify(p->seccomp) &&
+	    load_seccomp_now(p, sock, err) < 0)
+		return -err->code;
 	return 0;
 }
 
@@ -184,9 +207,10 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	if (conn < 0 || read(conn, &c, 1) != 1)
 		_exit(1);
 	close(start_sock);
-	if (rt_plan_hooks(p, RT_HOOK_START_CONTAINER, host_pid, "running", &err) < 0)
+	/* the user's program has not been executed yet: still created */
+	if (rt_plan_hooks(p, RT_HOOK_START_CONTAINER, host_pid, "created", &err) < 0)
 		start_fail(conn, &err);
-	if (p->seccomp && !rt_seccomp_plan_has_notify(p->seccomp) &&
+	if (p->seccomp && !seccomp_early(p) && !rt_seccomp_plan_has_notify(p->seccomp) &&
 	    rt_seccomp_plan_load(p->seccomp, NULL, &err) < 0)
 		start_fail(conn, &err);
 	if (p->spec->process.exec_cpu_affinity_final &&

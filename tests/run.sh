@@ -65,6 +65,19 @@ else
 	rm -f "$log"
 fi
 
+echo "== conformance tier (OCI runtime-spec; crun and runc shown, not counted)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "conformance: skipped: needs root"
+	skipped=$((skipped + 1))
+else
+	log=$(mktemp /tmp/hull-conformance.XXXXXX)
+	# Runs hull, crun and runc through the same tests; its last line
+	# counts hull's results only.
+	HULL="$build/hull" bash "$src/tests/conformance/run.sh" hull crun runc 2>&1 | tee "$log"
+	tier_result conformance "$log" "${PIPESTATUS[0]}"
+	rm -f "$log"
+fi
+
 echo "== cgroup v2 tier (test host VM, pure cgroup v2)"
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "cgroup v2: skipped: qemu-system-x86_64 is not installed (tests/vmhost/deps.sh)"

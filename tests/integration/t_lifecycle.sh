@@ -185,6 +185,21 @@ NoNewPrivs:1"
 	h delete --force "${IDPREFIX}a"
 }
 
+# Without noNewPrivileges a seccomp filter needs CAP_SYS_ADMIN to load,
+# which the container's process does not have: run and exec load it
+# before the capabilities are dropped (found by runtime-tools' suite).
+test_exec_seccomp_without_no_new_privs() {
+	make_bundle "$B" sleep 30
+	jq_edit "$B" '.process.noNewPrivileges = false | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+		syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO"}]}'
+	hq run --detach --bundle "$B" "${IDPREFIX}a"
+	out=$(h exec "${IDPREFIX}a" sh -c 'mkdir /tmp/d 2>&1; echo done')
+	expect_contains "exec, filter loaded" "$out" "Operation not permitted"
+	out=$(h exec --user 1000:1000 "${IDPREFIX}a" sh -c 'mkdir /tmp/d 2>&1; echo done')
+	expect_contains "exec as uid 1000, filter loaded" "$out" "Operation not permitted"
+	h delete --force "${IDPREFIX}a"
+}
+
 test_exec_preserve_fds() {
 	make_bundle "$B" sleep 30
 	hq run --detach --bundle "$B" "${IDPREFIX}a"

@@ -487,6 +487,22 @@ Test(hooks, failing_hook_stops_the_list)
 	cr_assert_null(slurp("third"));
 }
 
+Test(hooks, failing_poststop_hook_does_not_stop_the_list)
+{
+	struct rt_hook h[] = {
+		sh_hook("exit 3", NULL, 0),
+		sh_hook("exit 4", NULL, 0),
+		sh_hook("touch %s/third", NULL, 0),
+	};
+	struct rt_hook_list list = { h, 3 };
+	struct rt_err err = { 0 };
+
+	/* runtime.md: the remaining hooks run; the first failure is reported */
+	cr_assert_lt(rt_hooks_run(&list, RT_HOOK_POSTSTOP, state, &err), 0);
+	cr_assert_str_eq(err.msg, "poststop hook #0 (/bin/sh) exited with status 3");
+	cr_assert_not_null(slurp("third"));
+}
+
 Test(hooks, killed_by_signal)
 {
 	struct rt_hook h[] = { sh_hook("kill -TERM $$", NULL, 0) };
