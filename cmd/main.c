@@ -48,7 +48,7 @@ static const struct cmd_verb verbs[] = {
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
 	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | ls | inspect REF | "
 	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR",
-	  "OCI images: import a layout or archive, list, inspect, remove, unpack to a rootfs, "
+	  "OCI images: import a layout, OCI archive or docker-archive, list, inspect, remove, unpack to a rootfs, "
 	  "make a bundle" },
 };
 

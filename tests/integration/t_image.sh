@@ -119,3 +119,71 @@ test_image_bundle_run() {
 	[ ! -e "$B.bun" ] || fail "a failed bundle left $B.bun"
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout" "$B.l3"
 }
+
+# make_docker_archive OUT.tar TAG [hard]: a docker-archive as
+# `docker save` writes it, by hand: <id>.json config, <id>/layer.tar
+# (plain tar), manifest.json; two layers, the second adds /etc/hello.
+# TAG "" gives no RepoTags.
+make_docker_archive() {
+	local out=$1 tag=$2 hard=${3:-} d=$1.d ch l1 l2
+	mkdir -p "$d/l2/etc"
+	echo hello-from-layer2 > "$d/l2/etc/hello"
+	tar -C "$TESTROOT/rootfs-template" --mtime=@0 --sort=name -cf "$d/layer1.tar" .
+	tar -C "$d/l2" --mtime=@0 --sort=name -cf "$d/layer2.tar" .
+	rm -rf "$d/l2"
+	l1=$(sha256sum "$d/layer1.tar" | cut -c1-64); l2=$(sha256sum "$d/layer2.tar" | cut -c1-64)
+	# As docker and skopeo do, layers are reached through links: a symlink
+	# to a later entry, and (tar --sort=name puts DIR/ before DIR.tar) a
+	# hardlink to an earlier one (used with "hard": skopeo reads a
+	# hardlinked layer as empty).
+	mkdir "$d/$l1" "$d/$l2"
+	mv "$d/layer1.tar" "$d/$l1.tar"; ln -s "../$l1.tar" "$d/$l1/layer.tar"
+	mv "$d/layer2.tar" "$d/$l2.tar"; ln "$d/$l2.tar" "$d/$l2/layer.tar"
+	jq -n --arg a "sha256:$l1" --arg b "sha256:$l2" '{architecture:"amd64",os:"linux",
+		config:{Cmd:["/bin/sh","-c","cat /etc/hello"]},rootfs:{type:"layers",diff_ids:[$a,$b]}}' \
+		> "$d/config"
+	ch=$(sha256sum "$d/config" | cut -c1-64); mv "$d/config" "$d/$ch.json"
+	jq -n --arg c "$ch.json" --arg a "$l1/layer.tar" \
+		--arg b "$([ -n "$hard" ] && echo "$l2.tar" || echo "$l2/layer.tar")" --arg t "$tag" \
+		'[{Config:$c,RepoTags:(if $t == "" then null else [$t] end),Layers:[$a,$b]}]' \
+		> "$d/manifest.json"
+	tar -C "$d" --sort=name -cf "$out" .
+	rm -rf "$d"
+}
+
+test_image_docker_archive() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc
+	make_docker_archive "$B.dk.tar" dk:1 hard
+	ht image import "$B.dk.tar"
+	expect_contains "ls" "$(ht image ls)" "dk:1"
+	expect_eq "manifest made" "$(ht image inspect dk:1 | jq -r '.Manifest.layers | length')" 2
+	expect_eq "config kept" "$(ht image inspect dk:1 | jq -c .Config.config.Cmd)" \
+		'["/bin/sh","-c","cat /etc/hello"]'
+	ht image unpack dk:1 "$B/rootfs"
+	expect_eq "second layer applied" "$(cat "$B/rootfs/etc/hello")" hello-from-layer2
+	[ -x "$B/rootfs/bin/busybox" ] || fail "no busybox from the first layer"
+	# No RepoTags: --name is needed, and a failure adds nothing.
+	make_docker_archive "$B.dk2.tar" ""
+	set +e; out=$(ht image import "$B.dk2.tar" 2>&1); rc=$?; set -e
+	expect_clean_failure "no RepoTags" "$out" "$rc" "pass --name"
+	ht image import --name dk:2 "$B.dk2.tar"
+	expect_eq "same blobs shared" "$(ht image inspect dk:2 | jq -r .Digest)" \
+		"$(ht image inspect dk:1 | jq -r .Digest)"
+	# skopeo reads the same archive as we do (when it is installed)
+	if command -v skopeo >/dev/null; then
+		make_docker_archive "$B.dk3.tar" dk:3
+		skopeo copy -q docker-archive:"$B.dk3.tar" oci:"$B.sk:sk:1" >/dev/null
+		ht image import "$B.sk"
+		expect_eq "skopeo's diff_ids are ours" \
+			"$(ht image inspect sk:1 | jq -c .Config.rootfs.diff_ids)" \
+			"$(ht image inspect dk:1 | jq -c '[.Manifest.layers[].digest]')"
+		skopeo copy -q oci:"$B.sk:sk:1" docker-archive:"$B.sk.tar:sk:2" >/dev/null
+		ht image import "$B.sk.tar"
+		ht image unpack docker.io/library/sk:2 "$B/rootfs2"
+		expect_eq "skopeo's docker-archive" "$(cat "$B/rootfs2/etc/hello")" hello-from-layer2
+	else
+		echo "skipped: skopeo is not installed (round trip through skopeo)"
+	fi
+	rm -rf "$HULL_IMAGE_STORE" "$B".dk*.tar "$B.sk" "$B.sk.tar"
+}
