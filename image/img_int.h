@@ -36,16 +36,6 @@ struct img_manifest {
 	size_t n_layers;
 };
 
-/* The runtime defaults of an image config ("config" object); NULL-terminated
- * lists, NULL when absent or null. */
-struct img_config {
-	char **entrypoint;
-	char **cmd;
-	char **env;
-	char *working_dir;
-	char *user;
-};
-
 /* One image of a docker-archive's manifest.json: paths inside the archive. */
 struct img_docker_image {
 	char *config;
@@ -90,6 +80,16 @@ int img_valid_name(const char *name, struct rt_err *err);
  * a single image. */
 int img_docker_stage(const char *path, const char *mtext, size_t mlen, int stage,
 		     const char *name, struct img_staged *out, struct rt_err *err);
+
+/* bundle.c: write dir/config.json: `hull spec`'s default with the process
+ * of image config c (cmd, when non-empty, replaces its Cmd), User resolved
+ * in rootfs. */
+int img_spec_write(const char *dir, bool rootless, const struct img_config *c,
+		   const char *rootfs, char *const *cmd, struct rt_err *err);
+
+/* rootfs.c: remove unpacked trees and disks of manifests not in live (the
+ * '\n'-joined hex digests still needed), unless a holder has them locked. */
+int img_derived_gc(struct img_store *s, const char *live, struct rt_err *err);
 
 /* store.c */
 /* Write data into dirfd/<hex of its sha256> (atomically); fills d's digest

@@ -482,7 +482,7 @@ static int gc(struct img_store *s, const struct img_index *idx, struct rt_err *e
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			return rt_err_sys(err, errno, "garbage collection: blob %s", de->d_name);
 	}
-	return 0;
+	return img_derived_gc(s, live, err);
 }
 
 int img_remove(struct img_store *s, const char *name, struct rt_err *err)
