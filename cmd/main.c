@@ -18,8 +18,11 @@ static const struct cmd_verb verbs[] = {
 	  "create a container from an OCI bundle; it waits for start" },
 	{ "start", cmd_start, "start ID", "run the user process of a created container" },
 	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
-	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
-	  "create and start a container; without --detach wait and exit with its status" },
+	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID\n"
+	  "       hull run --image REF [--name ID] [--store DIR] [--vm] [-- CMD [ARG...]]",
+	  "create and start a container; without --detach wait and exit with its status.  "
+	  "With --image: a container from a stored image (its Entrypoint + Cmd, or CMD instead "
+	  "of Cmd), on an overlay of the image unpacked once and shared; removed when it exits" },
 	{ "state", cmd_state, "state ID", "print the runtime-spec state of a container as JSON" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]",
 	  "send a signal (name or number, default TERM) to the container's init" },

@@ -173,14 +173,15 @@ int img_user_resolve(const char *rootfs, const char *user, uint32_t *uid, uint32
 	return r < 0 ? r : 0;
 }
 
-int img_spec_write(const char *dir, bool rootless, const struct img_config *c,
+int img_spec_write(const char *dir, bool rootless, bool writable, const struct img_config *c,
 		   const char *rootfs, char *const *cmd, struct rt_err *err)
 {
 	_cleanup_free_ const char **args = NULL;
 	_cleanup_free_ const char **env = NULL;
 	_cleanup_free_ char *json = NULL, *path = NULL;
 	_cleanup_close_ int fd = -1;
-	struct rt_spec_proc_cfg p = { .cwd = c->working_dir ? c->working_dir : "/" };
+	struct rt_spec_proc_cfg p = { .cwd = c->working_dir ? c->working_dir : "/",
+				      .writable_root = writable };
 
 	if (image_process(c, cmd, &args, &env, err) < 0)
 		return -err->code;
@@ -212,7 +213,7 @@ static int bundle_make(struct img_store *s, const char *name, const char *dir,
 		return -err->code;
 	if (img_unpack(s, name, rootfs, err) < 0)
 		return -err->code;
-	return img_spec_write(dir, rootless, c, rootfs, NULL, err);
+	return img_spec_write(dir, rootless, false, c, rootfs, NULL, err);
 }
 
 int img_bundle(struct img_store *s, const char *name, const char *dir, bool rootless,

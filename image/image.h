@@ -113,4 +113,20 @@ int img_rootfs_mount(const struct img_rootfs *r, const char *target, struct rt_e
  * caller (upper holds the container's changes). */
 void img_rootfs_release(struct img_rootfs *r);
 
+/* ---- hull run --image ---- */
+struct img_run_opts {
+	const char *store;      /* NULL: img_store_default() */
+	const char *ref;
+	const char *id;         /* the container id */
+	char **cmd;             /* replaces the image's Cmd when non-empty (NULL-terminated) */
+	bool vm;                /* microVM isolation: not in this build, an error */
+	bool systemd_cgroup;
+};
+
+/* Run ref as container o->id in the foreground (state under root) on an
+ * overlay of the shared unpacked image, with a config.json made from the
+ * image config as `image bundle` makes it; remove everything after.
+ * *status: the workload's exit status (128+signal). */
+int img_run(const char *root, const struct img_run_opts *o, int *status, struct rt_err *err);
+
 #endif

@@ -83,8 +83,8 @@ int img_docker_stage(const char *path, const char *mtext, size_t mlen, int stage
 
 /* bundle.c: write dir/config.json: `hull spec`'s default with the process
  * of image config c (cmd, when non-empty, replaces its Cmd), User resolved
- * in rootfs. */
-int img_spec_write(const char *dir, bool rootless, const struct img_config *c,
+ * in rootfs; writable: a read-write root. */
+int img_spec_write(const char *dir, bool rootless, bool writable, const struct img_config *c,
 		   const char *rootfs, char *const *cmd, struct rt_err *err);
 
 /* rootfs.c: remove unpacked trees and disks of manifests not in live (the

@@ -187,3 +187,42 @@ test_image_docker_archive() {
 	fi
 	rm -rf "$HULL_IMAGE_STORE" "$B".dk*.tar "$B.sk" "$B.sk.tar"
 }
+
+test_image_run_image() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc mh lower ino
+	mh=$(make_layout "$B.layout" run:1 \
+		'{"Cmd":["/bin/sh","-c","echo from-image-cmd $GREETING"],"Env":["GREETING=hi"]}')
+	ht image import "$B.layout"
+	out=$(ht run --image run:1 --name "${IDPREFIX}a")
+	expect_eq "image's Cmd" "$out" "from-image-cmd hi"
+	lower=$HULL_IMAGE_STORE/rootfs/$mh
+	[ -x "$lower/bin/busybox" ] || fail "not unpacked into the store at $lower"
+	ino=$(stat -c %i "$lower/bin/busybox")
+	# CMD replaces Cmd; writes go to the container's own upper layer.
+	set +e
+	out=$(ht run --image run:1 --name "${IDPREFIX}b" -- sh -c \
+		'echo written > /etc/new; cat /etc/new; rm /bin/cat; exit 3' 2>&1); rc=$?
+	set -e
+	expect_eq "exit status" "$rc" 3
+	expect_eq "CMD output" "$out" "written"
+	[ ! -e "$lower/etc/new" ] && [ -e "$lower/bin/cat" ] || fail "the shared image was written"
+	expect_eq "unpacked once" "$(stat -c %i "$lower/bin/busybox")" "$ino"
+	expect_eq "one unpacked tree" "$(ls "$HULL_IMAGE_STORE/rootfs" | grep -vc lock)" 1
+	[ -z "$(ls -A "$STATE")" ] || fail "left in the state root: $(ls -A "$STATE")"
+	# Removing the image while a container runs keeps its tree until then.
+	ht run --image run:1 --name "${IDPREFIX}c" -- sleep 3 &
+	wait_for 50 test -d "$STATE/${IDPREFIX}c" || fail "the container did not start"
+	ht image rm run:1
+	[ -x "$lower/bin/busybox" ] || fail "removed under a running container"
+	wait
+	ht image import "$B.layout"   # the next garbage collection takes it
+	ht image rm run:1
+	[ ! -e "$lower" ] || fail "the unpacked tree outlived its image"
+	set +e; out=$(ht run --image nosuch:1 --name "${IDPREFIX}d" 2>&1); rc=$?; set -e
+	expect_clean_failure "unknown image" "$out" "$rc" 'image "nosuch:1" does not exist'
+	[ -z "$(ls -A "$STATE")" ] || fail "a failed run left: $(ls -A "$STATE")"
+	set +e; out=$(ht run --image run:1 --vm -- true 2>&1); rc=$?; set -e
+	expect_clean_failure "--vm" "$out" "$rc" "microVM isolation is not available"
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
+}
