@@ -226,3 +226,105 @@ test_image_run_image() {
 	expect_clean_failure "--vm" "$out" "$rc" "microVM isolation is not available"
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
 }
+
+# layout_of LAYOUT NAME TAR...: an image whose layers are these tars (moved
+# into the layout, media type plain tar), config Cmd /bin/sh.
+layout_of() {
+	local l=$1 name=$2 layers='[]' h s ch cs mh ms
+	shift 2
+	mkdir -p "$l/blobs/sha256"
+	echo '{"imageLayoutVersion":"1.0.0"}' > "$l/oci-layout"
+	for t in "$@"; do
+		s=$(stat -c %s "$t"); h=$(img_blob "$t" "$l")
+		layers=$(jq -c --arg d "sha256:$h" --argjson s "$s" \
+			'. + [{mediaType:"application/vnd.oci.image.layer.v1.tar",digest:$d,size:$s}]' <<<"$layers")
+	done
+	echo '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]}}' > "$l/config"
+	cs=$(stat -c %s "$l/config"); ch=$(img_blob "$l/config" "$l")
+	jq -n --arg c "sha256:$ch" --argjson cs "$cs" --argjson ls "$layers" \
+		'{schemaVersion:2,config:{mediaType:"application/vnd.oci.image.config.v1+json",
+		  digest:$c,size:$cs},layers:$ls}' > "$l/manifest"
+	ms=$(stat -c %s "$l/manifest"); mh=$(img_blob "$l/manifest" "$l")
+	jq -n --arg m "sha256:$mh" --argjson ms "$ms" --arg n "$name" \
+		'{schemaVersion:2,manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",
+		  digest:$m,size:$ms,annotations:{"org.opencontainers.image.ref.name":$n}}]}' \
+		> "$l/index.json"
+	echo "$mh"
+}
+
+# hostile_unpack REF NEEDLE: unpack, bundle and run --image of REF all fail
+# with one clear line naming NEEDLE, and leave no directory and nothing in
+# the store's rootfs/.
+hostile_unpack() {
+	local ref=$1 needle=$2 out rc
+	set +e; out=$(ht image unpack "$ref" "$B.out" 2>&1); rc=$?; set -e
+	expect_clean_failure "unpack $ref" "$out" "$rc" "$needle"
+	set +e; out=$(ht image bundle "$ref" "$B.bun" 2>&1); rc=$?; set -e
+	expect_clean_failure "bundle $ref" "$out" "$rc" "$needle"
+	set +e; out=$(ht run --image "$ref" --name "${IDPREFIX}h" 2>&1); rc=$?; set -e
+	expect_clean_failure "run --image $ref" "$out" "$rc" "$needle"
+	[ ! -e "$B.out" ] && [ ! -e "$B.bun" ] || fail "$ref: a failed unpack left a directory"
+	[ -z "$(ls -A "$B".out.tmp-* "$B".bun 2>/dev/null)" ] || fail "$ref: left a temporary dir"
+	[ -z "$(ls -A "$HULL_IMAGE_STORE/rootfs" 2>/dev/null)" ] ||
+		fail "$ref: left in the store: $(ls -A "$HULL_IMAGE_STORE/rootfs")"
+	[ -z "$(ls -A "$STATE")" ] || fail "$ref: left in the state root: $(ls -A "$STATE")"
+}
+
+test_image_hostile_layers() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local s=$B.src out rc victim=$TESTROOT/victim-$IDPREFIX outside=$TESTROOT/outside-$IDPREFIX
+	mkdir -p "$s" "$outside"; echo x > "$s/f"; ln "$s/f" "$s/g"; echo secret > "$victim"
+	# ../ in a name (GNU tar keeps it with -P)
+	tar -C "$s" -P --transform "s,^f\$,../../escape-$IDPREFIX," -cf "$B.t1" f
+	layout_of "$B.l1" dotdot:1 "$B.t1" >/dev/null
+	# a hardlink to ../victim, and one to the victim's absolute path
+	tar -C "$s" -P --transform "s,^f\$,../victim-$IDPREFIX,RSh" -cf "$B.t2" f g
+	layout_of "$B.l2" hardlink:1 "$B.t2" >/dev/null
+	tar -C "$s" -P --transform "s,^f\$,$victim,RSh" -cf "$B.t3" f g
+	layout_of "$B.l3" hardabs:1 "$B.t3" >/dev/null
+	# an absolute symlink to a host directory, then a file under it
+	ln -s "$outside" "$s/abs"; mkdir "$s/l2"; mkdir "$s/l2/abs"; echo p > "$s/l2/abs/pwned"
+	tar -C "$s" -cf "$B.t4" abs; tar -C "$s/l2" -cf "$B.t5" abs/pwned
+	layout_of "$B.l4" abslink:1 "$B.t4" "$B.t5" >/dev/null
+	# a tar cut inside a file's data (its digest is of the cut bytes)
+	head -c 100000 /bin/busybox > "$s/big"; tar -C "$s" -cf "$B.t6" big
+	head -c 20000 "$B.t6" > "$B.t6c"; rm "$B.t6"
+	layout_of "$B.l6" truncated:1 "$B.t6c" >/dev/null
+	for l in l1 l2 l3 l4 l6; do ht image import "$B.$l"; done
+	hostile_unpack dotdot:1 '".." is not allowed'
+	hostile_unpack hardlink:1 '".." is not allowed'
+	hostile_unpack hardabs:1 'hardlink'
+	hostile_unpack abslink:1 'abs/pwned'
+	hostile_unpack truncated:1 'layers[0]'
+	[ ! -e "$TESTROOT/escape-$IDPREFIX" ] && [ ! -e "$(dirname "$TESTROOT")/escape-$IDPREFIX" ] ||
+		fail "a ../ entry was written outside"
+	expect_eq "victim's links" "$(stat -c %h "$victim")" 1
+	[ -z "$(ls -A "$outside")" ] || fail "written through an absolute symlink: $(ls "$outside")"
+	rm -rf "$HULL_IMAGE_STORE" "$s" "$B".t* "$B".l* "$victim" "$outside"
+}
+
+test_image_hostile_imports() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc mh
+	# a missing manifest blob
+	mh=$(make_layout "$B.l1" nomanifest:1)
+	rm "$B.l1/blobs/sha256/$mh"
+	set +e; out=$(ht image import "$B.l1" 2>&1); rc=$?; set -e
+	expect_clean_failure "missing manifest" "$out" "$rc" "sha256:$mh is missing"
+	# a docker-archive whose manifest.json points outside the archive
+	make_docker_archive "$B.dk.tar" dk:1
+	mkdir "$B.dk"; tar -C "$B.dk" -xf "$B.dk.tar"
+	jq '.[0].Layers[0] = "../../../../etc/passwd"' "$B.dk/manifest.json" > "$B.m"
+	mv "$B.m" "$B.dk/manifest.json"; tar -C "$B.dk" -cf "$B.dk.tar" .
+	set +e; out=$(ht image import "$B.dk.tar" 2>&1); rc=$?; set -e
+	expect_clean_failure "docker-archive path outside" "$out" "$rc" "points outside the archive"
+	# a truncated archive
+	make_docker_archive "$B.dk2.tar" dk:2
+	head -c $(($(stat -c %s "$B.dk2.tar") / 2)) "$B.dk2.tar" > "$B.cut.tar"
+	set +e; out=$(ht image import "$B.cut.tar" 2>&1); rc=$?; set -e
+	expect_clean_failure "truncated archive" "$out" "$rc" "import"
+	expect_eq "names after failed imports" "$(ht image ls | wc -l)" 1
+	expect_eq "blobs after failed imports" "$(ls "$HULL_IMAGE_STORE/blobs/sha256" | wc -l)" 0
+	expect_eq "staging after failed imports" "$(ls -A "$HULL_IMAGE_STORE/tmp" | wc -l)" 0
+	rm -rf "$HULL_IMAGE_STORE" "$B".l1 "$B".dk* "$B.cut.tar"
+}

@@ -146,3 +146,29 @@ Test(image_rootfs, overlay_writes_go_to_upper)
 	img_rootfs_release(&r);
 	reopen();
 }
+
+Test(image_rootfs, hostile_layer_leaves_nothing_in_the_store)
+{
+	const struct ent bad[] = { { F, "ok", "1" }, { F, "../../escape", "x" } };
+	struct layer ls[] = { { bad, 2, NULL } };
+	struct built b;
+	struct img_rootfs r;
+	struct rt_err err = {0};
+	char d[160], sub[200];
+
+	import_ok("bad:1", ls, 1, &b);
+	img_store_close(&st);
+	snprintf(d, sizeof(d), "%s/ct", tmp);
+	cr_assert_lt(img_rootfs_prepare(store_dir, "bad:1", d, &r, &err), 0);
+	cr_assert(strstr(err.msg, "\"..\" is not allowed") && strstr(err.msg, "bad:1"), "%s", err.msg);
+	cr_assert(!exists(d), "a failed prepare left %s", d);
+	snprintf(sub, sizeof(sub), "%s/rootfs", store_dir);
+	DIR *dir = opendir(sub);
+	cr_assert_not_null(dir);
+	for (struct dirent *de; (de = readdir(dir));)
+		cr_assert(de->d_name[0] == '.', "left in the store: rootfs/%s", de->d_name);
+	closedir(dir);
+	snprintf(sub, sizeof(sub), "%s/escape", tmp);
+	cr_assert(!exists(sub) && !exists("/escape"));
+	reopen();
+}
