@@ -1,4 +1,4 @@
-/* image: import|ls|inspect|rm|unpack|bundle against the image store (--store
+/* image: import|pull|ls|inspect|rm|unpack|bundle against the image store (--store
  * DIR, else $HULL_IMAGE_STORE, else /var/lib/hull/images). */
 #include "config.h"
 #include "cmd/cmd.h"
@@ -83,6 +83,8 @@ static int dispatch(struct img_store *s, const char *sub, struct image_args *a,
 		return img_remove(s, a->argv[0], err) < 0 ? -1 : 0;
 	if (!strcmp(sub, "import"))
 		return img_import(s, a->argv[0], a->name, err) < 0 ? -1 : 0;
+	if (!strcmp(sub, "pull"))
+		return img_pull(s, a->argv[0], a->name, err) < 0 ? -1 : 0;
 	if (!strcmp(sub, "bundle"))
 		return img_bundle(s, a->argv[0], a->argv[1], a->rootless, err) < 0 ? -1 : 0;
 	return img_unpack(s, a->argv[0], a->argv[1], err) < 0 ? -1 : 0;
@@ -92,7 +94,7 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 {
 	static const struct { const char *name; int operands; } subs[] = {
 		{ "import", 1 }, { "ls", 0 }, { "inspect", 1 }, { "rm", 1 }, { "unpack", 2 },
-		{ "bundle", 2 },
+		{ "bundle", 2 }, { "pull", 1 },
 	};
 	struct image_args a = { .store = img_store_default() };
 	struct img_store s;
@@ -100,8 +102,8 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 	int want = -1, rc;
 
 	if (argc < 2)
-		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, ls, inspect, rm, unpack, "
-				       "bundle");
+		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, pull, ls, inspect, rm, "
+				       "unpack, bundle");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			want = subs[i].operands;
@@ -115,8 +117,8 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 	}
 	if (a.argc != want)
 		return cmd_usage_error(err, "image", "%s: wrong number of arguments", argv[1]);
-	if (a.name && strcmp(argv[1], "import"))
-		return cmd_usage_error(err, "image", "%s", "--name is an option of import only");
+	if (a.name && strcmp(argv[1], "import") && strcmp(argv[1], "pull"))
+		return cmd_usage_error(err, "image", "%s", "--name is an option of import and pull only");
 	if (a.rootless && strcmp(argv[1], "bundle"))
 		return cmd_usage_error(err, "image", "%s", "--rootless is an option of bundle only");
 	if (img_store_open(&s, a.store, err) < 0)

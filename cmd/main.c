@@ -49,9 +49,9 @@ static const struct cmd_verb verbs[] = {
 	  "run one service in a jail built from flags, in the foreground; exits with its status" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
-	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | ls | inspect REF | "
+	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | pull SRC [--name REF] | ls | inspect REF | "
 	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR",
-	  "OCI images: import a layout, OCI archive or docker-archive, list, inspect, remove, unpack to a rootfs, "
+	  "OCI images: import a layout, OCI archive or docker-archive, pull with skopeo, list, inspect, remove, unpack to a rootfs, "
 	  "make a bundle" },
 };
 

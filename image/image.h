@@ -47,6 +47,11 @@ void img_store_close(struct img_store *s);
  * name, if given, names the single image of the layout; otherwise each
  * manifest's org.opencontainers.image.ref.name is used.  All or nothing. */
 int img_import(struct img_store *s, const char *path, const char *name, struct rt_err *err);
+/* Copy ref with skopeo (a skopeo reference, "docker://" when it has no
+ * transport) into a temporary OCI layout under $TMPDIR (else /var/tmp),
+ * then img_import it as name (default: a docker:// ref without its
+ * transport; other transports need one).  ENOENT when skopeo is missing. */
+int img_pull(struct img_store *s, const char *ref, const char *name, struct rt_err *err);
 int img_list(struct img_store *s, struct img_ref **out, size_t *n, struct rt_err *err);
 void img_refs_free(struct img_ref *r, size_t n);
 /* A JSON document: {"Name","Digest","Manifest","Config"}; *out malloc'd. */

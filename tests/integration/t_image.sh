@@ -328,3 +328,35 @@ test_image_hostile_imports() {
 	expect_eq "staging after failed imports" "$(ls -A "$HULL_IMAGE_STORE/tmp" | wc -l)" 0
 	rm -rf "$HULL_IMAGE_STORE" "$B".l1 "$B".dk* "$B.cut.tar"
 }
+
+test_image_pull_offline() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc
+	make_layout "$B.layout" src:1 '{"Cmd":["/bin/sh","-c","echo pulled"]}' >/dev/null
+	# skopeo missing: one clear line, nothing added
+	set +e; out=$(env PATH=/nonexistent "$HULL" --root "$STATE" image pull \
+		--name p:0 "oci:$B.layout:src:1" 2>&1); rc=$?; set -e
+	expect_clean_failure "pull without skopeo" "$out" "$rc" "needs skopeo, which is not installed"
+	set +e; out=$(ht image pull "oci:$B.layout:src:1" 2>&1); rc=$?; set -e
+	expect_clean_failure "pull of a transport without --name" "$out" "$rc" "pass --name"
+	if ! command -v skopeo >/dev/null; then
+		echo "skipped: skopeo is not installed (pull from oci:, dir:, docker-archive:)"
+		rm -rf "$HULL_IMAGE_STORE" "$B.layout"
+		return 0
+	fi
+	ht image pull --name p:1 "oci:$B.layout:src:1"
+	out=$(ht run --image p:1 --name "${IDPREFIX}a")
+	expect_eq "pulled from oci:" "$out" "pulled"
+	skopeo copy -q "oci:$B.layout:src:1" "dir:$B.dir"
+	ht image pull --name p:2 "dir:$B.dir"
+	make_docker_archive "$B.dk.tar" dk:1
+	ht image pull --name p:3 "docker-archive:$B.dk.tar"
+	ht image unpack p:3 "$B/rootfs"
+	expect_eq "pulled from docker-archive:" "$(cat "$B/rootfs/etc/hello")" hello-from-layer2
+	expect_contains "ls" "$(ht image ls)" "p:2"
+	# skopeo's own error, and nothing left behind
+	set +e; out=$(ht image pull --name p:4 "oci:$B.nosuch:x" 2>&1); rc=$?; set -e
+	expect_clean_failure "pull of a missing layout" "$out" "$rc" "skopeo copy oci:$B.nosuch:x failed"
+	[ -z "$(ls -d /var/tmp/hull-pull-* 2>/dev/null)" ] || fail "left: $(ls -d /var/tmp/hull-pull-*)"
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout" "$B.dir" "$B.dk.tar"
+}
