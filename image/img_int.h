@@ -87,6 +87,10 @@ int img_docker_stage(const char *path, const char *mtext, size_t mlen, int stage
 int img_spec_write(const char *dir, bool rootless, bool writable, const struct img_config *c,
 		   const char *rootfs, char *const *cmd, struct rt_err *err);
 
+/* unpack.c: apply one layer tar read from fd to the directory root (an
+ * O_PATH fd), checked against d's size and digest when d is given. */
+int img_layer_apply(int root, int fd, const struct img_desc *d, struct rt_err *err);
+
 /* rootfs.c: remove unpacked trees and disks of manifests not in live (the
  * '\n'-joined hex digests still needed), unless a holder has them locked. */
 int img_derived_gc(struct img_store *s, const char *live, struct rt_err *err);

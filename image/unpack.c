@@ -342,18 +342,16 @@ static int check_digest(struct layer *l, const struct img_desc *d, struct rt_err
 	return 0;
 }
 
-static int apply_layer(struct img_store *s, int root, const struct img_desc *d,
-		       struct rt_err *err)
+int img_layer_apply(int root, int fd, const struct img_desc *d, struct rt_err *err)
 {
 	_cleanup_(archive_freep) struct archive *a = archive_read_new();
-	_cleanup_close_ int fd = img_blob_open(s, d->digest, err);
 	struct layer *l = calloc(1, sizeof(*l));
 	struct archive_entry *e;
 	int r = 0, ar;
 
-	if (fd < 0 || !a || !l || !(l->md = EVP_MD_CTX_new()) ||
+	if (!a || !l || !(l->md = EVP_MD_CTX_new()) ||
 	    !EVP_DigestInit_ex(l->md, EVP_sha256(), NULL)) {
-		r = fd < 0 ? fd : rt_err_set(err, ENOMEM, "out of memory");
+		r = rt_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	l->root = root;
@@ -373,7 +371,7 @@ static int apply_layer(struct img_store *s, int root, const struct img_desc *d,
 	if (r == 0 && ar != ARCHIVE_EOF)
 		r = rt_err_set(err, EINVAL, "%s", archive_error_string(a) ?
 			       archive_error_string(a) : "bad tar");
-	if (r == 0)
+	if (r == 0 && d)
 		r = check_digest(l, d, err);
 out:
 	if (l) {
@@ -384,6 +382,14 @@ out:
 		free(l);
 	}
 	return r;
+}
+
+static int apply_layer(struct img_store *s, int root, const struct img_desc *d,
+		       struct rt_err *err)
+{
+	_cleanup_close_ int fd = img_blob_open(s, d->digest, err);
+
+	return fd < 0 ? fd : img_layer_apply(root, fd, d, err);
 }
 
 int img_unpack(struct img_store *s, const char *name, const char *dir, struct rt_err *err)
