@@ -11,7 +11,8 @@ if ! command -v clang >/dev/null; then
 	echo "skipped: clang is not installed (apt-get install clang libclang-rt-14-dev)"
 	exit 0
 fi
-make -s fuzz-unpack >/dev/null
+build=${HULL_BUILD:-$PWD}     # where configure ran (tests/run.sh's HULL_BUILD)
+make -C "$build" -s fuzz-unpack >/dev/null
 work=$(mktemp -d /tmp/hull-fuzz-smoke.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 src=$work/src corpus=$work/corpus
@@ -32,7 +33,7 @@ tar -C "$src" -cf "$corpus/small" a/file
 printf '' > "$corpus/empty"
 echo "fuzz_unpack: $(ls "$corpus" | wc -l) seeds, ${secs}s"
 # -rss_limit and -max_len keep it inside a CI runner; artifacts go to $work
-fuzz/fuzz_unpack -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+"$build/fuzz/fuzz_unpack" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
 	-artifact_prefix="$work/" -print_final_stats=1 "$corpus" 2>"$work/log" || {
 	tail -n 40 "$work/log"
 	mkdir -p fuzz/crashes && cp "$work"/crash-* "$work"/leak-* fuzz/crashes/ 2>/dev/null || true
