@@ -1,8 +1,9 @@
-/* image: import|pull|ls|inspect|rm|unpack|bundle against the image store (--store
+/* image: import|pull|ls|inspect|rm|unpack|bundle|disk against the image store (--store
  * DIR, else $HULL_IMAGE_STORE, else /var/lib/hull/images). */
 #include "config.h"
 #include "cmd/cmd.h"
 #include "image/image.h"
+#include "runtime/cleanup.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +73,22 @@ static int do_inspect(struct img_store *s, const char *name, struct rt_err *err)
 	return 0;
 }
 
+/* The disk is made with the store's lock, which img_vm_disk takes itself. */
+static int do_disk(struct img_store *s, const char *name, struct rt_err *err)
+{
+	_cleanup_free_ char *root = strdup(s->root);
+	char *path = NULL;
+
+	if (!root)
+		return rt_err_set(err, ENOMEM, "out of memory"), -1;
+	img_store_close(s);
+	if (img_vm_disk(root, name, &path, err) < 0)
+		return -1;
+	puts(path);
+	free(path);
+	return 0;
+}
+
 static int dispatch(struct img_store *s, const char *sub, struct image_args *a,
 		    struct rt_err *err)
 {
@@ -83,6 +100,8 @@ static int dispatch(struct img_store *s, const char *sub, struct image_args *a,
 		return img_remove(s, a->argv[0], err) < 0 ? -1 : 0;
 	if (!strcmp(sub, "import"))
 		return img_import(s, a->argv[0], a->name, err) < 0 ? -1 : 0;
+	if (!strcmp(sub, "disk"))
+		return do_disk(s, a->argv[0], err);
 	if (!strcmp(sub, "pull"))
 		return img_pull(s, a->argv[0], a->name, err) < 0 ? -1 : 0;
 	if (!strcmp(sub, "bundle"))
@@ -94,7 +113,7 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 {
 	static const struct { const char *name; int operands; } subs[] = {
 		{ "import", 1 }, { "ls", 0 }, { "inspect", 1 }, { "rm", 1 }, { "unpack", 2 },
-		{ "bundle", 2 }, { "pull", 1 },
+		{ "bundle", 2 }, { "pull", 1 }, { "disk", 1 },
 	};
 	struct image_args a = { .store = img_store_default() };
 	struct img_store s;
@@ -103,7 +122,7 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 
 	if (argc < 2)
 		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, pull, ls, inspect, rm, "
-				       "unpack, bundle");
+				       "unpack, bundle, disk");
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			want = subs[i].operands;

@@ -50,9 +50,9 @@ static const struct cmd_verb verbs[] = {
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
 	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | pull SRC [--name REF] | ls | inspect REF | "
-	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR",
+	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR | disk REF",
 	  "OCI images: import a layout, OCI archive or docker-archive, pull with skopeo, list, inspect, remove, unpack to a rootfs, "
-	  "make a bundle" },
+	  "make a bundle, make (once) and print the image's read-only erofs VM disk" },
 };
 
 static const char global_usage[] =

@@ -118,6 +118,15 @@ int img_rootfs_mount(const struct img_rootfs *r, const char *target, struct rt_e
  * caller (upper holds the container's changes). */
 void img_rootfs_release(struct img_rootfs *r);
 
+/* ---- VM disks (for --vm) ----
+ * The image's unpacked root filesystem as a read-only erofs disk,
+ * STORE/disks/<manifest hex>.erofs: built once (mkfs.erofs from
+ * erofs-utils, into a temporary file renamed when complete), then the same
+ * file for every call; removed with the image.  *path_out (malloc'd) is
+ * absolute.  A disk open in a VM stays readable after removal (an
+ * unlinked inode), so no hold is needed. */
+int img_vm_disk(const char *store, const char *ref, char **path_out, struct rt_err *err);
+
 /* ---- hull run --image ---- */
 struct img_run_opts {
 	const char *store;      /* NULL: img_store_default() */

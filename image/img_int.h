@@ -91,6 +91,17 @@ int img_spec_write(const char *dir, bool rootless, bool writable, const struct i
  * O_PATH fd), checked against d's size and digest when d is given. */
 int img_layer_apply(int root, int fd, const struct img_desc *d, struct rt_err *err);
 
+/* tools.c: prog's path in PATH (malloc'd), or NULL. */
+char *img_find_program(const char *prog);
+/* Run argv[0] (a path) with argv, stdin and stdout on /dev/null; an
+ * error carrying the last line of its stderr unless it exits 0. */
+int img_exec(const char *const argv[], struct rt_err *err);
+
+/* rootfs.c: the image ref unpacked at STORE/rootfs/<hex> (done now if it
+ * is not yet); *lower is its absolute path (malloc'd), digest its
+ * manifest digest. */
+int img_lower_ensure(struct img_store *s, const char *ref, char digest[72], char **lower,
+		     struct rt_err *err);
 /* rootfs.c: remove unpacked trees and disks of manifests not in live (the
  * '\n'-joined hex digests still needed), unless a holder has them locked. */
 int img_derived_gc(struct img_store *s, const char *live, struct rt_err *err);

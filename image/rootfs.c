@@ -30,35 +30,42 @@ static int overlay_path_ok(const char *what, const char *p, struct rt_err *err)
 	return 0;
 }
 
-/* Unpack the image at STORE/rootfs/<hex> unless it is there, then hold it
- * with a shared lock, all under the store's lock so that no removal runs
- * in between. */
-static int lower_ensure(struct img_store *s, const char *ref, struct img_rootfs *r,
-			struct rt_err *err)
+int img_lower_ensure(struct img_store *s, const char *ref, char digest[72], char **lower,
+		     struct rt_err *err)
 {
 	_cleanup_free_ char *abs = realpath(s->root, NULL);
-	char lock[96];
 	struct img_desc md;
 	struct img_manifest m;
-	const char *hex;
 
+	*lower = NULL;
 	if (!abs)
 		return rt_err_sys(err, errno, "image store %s", s->root);
 	if (img_store_manifest(s, ref, &md, &m, NULL, NULL, err) < 0)
 		return -err->code;
-	memcpy(r->digest, md.digest, sizeof(r->digest));
+	memcpy(digest, md.digest, sizeof(md.digest));
 	img_desc_free(&md);
 	img_manifest_free(&m);
-	hex = img_digest_hex(r->digest);
 	if (mkdirat(s->fd, "rootfs", 0755) < 0 && errno != EEXIST)
 		return rt_err_sys(err, errno, "image store %s: rootfs", s->root);
-	if (asprintf(&r->lower, "%s/rootfs/%s", abs, hex) < 0)
+	if (asprintf(lower, "%s/rootfs/%s", abs, img_digest_hex(digest)) < 0)
 		return rt_err_set(err, ENOMEM, "out of memory");
+	if (access(*lower, F_OK) < 0 && img_unpack(s, ref, *lower, err) < 0)
+		return -err->code;
+	return 0;
+}
+
+/* The unpacked image, held with a shared lock; all under the store's lock
+ * so that no removal runs in between. */
+static int lower_hold(struct img_store *s, const char *ref, struct img_rootfs *r,
+		      struct rt_err *err)
+{
+	char lock[96];
+
+	if (img_lower_ensure(s, ref, r->digest, &r->lower, err) < 0)
+		return -err->code;
 	if (overlay_path_ok("image store", r->lower, err) < 0)
 		return -EINVAL;
-	if (access(r->lower, F_OK) < 0 && img_unpack(s, ref, r->lower, err) < 0)
-		return -err->code;
-	snprintf(lock, sizeof(lock), "rootfs/%s.lock", hex);
+	snprintf(lock, sizeof(lock), "rootfs/%s.lock", img_digest_hex(r->digest));
 	r->hold_fd = openat(s->fd, lock, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (r->hold_fd < 0 || flock(r->hold_fd, LOCK_SH) < 0)
 		return rt_err_sys(err, errno, "image store %s: %s", s->root, lock);
@@ -100,7 +107,7 @@ int img_rootfs_prepare(const char *store, const char *ref, const char *dir,
 	out->hold_fd = -1;
 	if (img_store_open(&s, store ? store : img_store_default(), err) < 0)
 		return -err->code;
-	r = lower_ensure(&s, ref, out, err);
+	r = lower_hold(&s, ref, out, err);
 	img_store_close(&s);
 	if (r == 0)
 		r = upper_make(dir, out, &made, err);

@@ -360,3 +360,33 @@ test_image_pull_offline() {
 	[ -z "$(ls -d /var/tmp/hull-pull-* 2>/dev/null)" ] || fail "left: $(ls -d /var/tmp/hull-pull-*)"
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout" "$B.dir" "$B.dk.tar"
 }
+
+test_image_vm_disk() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc disk ino
+	if ! command -v mkfs.erofs >/dev/null; then
+		echo "skipped: mkfs.erofs (erofs-utils) is not installed"
+		return 0
+	fi
+	make_layout "$B.layout" disk:1 >/dev/null
+	ht image import "$B.layout"
+	disk=$(ht image disk disk:1)
+	[ -f "$disk" ] || fail "no disk at $disk"
+	ino=$(stat -c %i "$disk")
+	expect_eq "same disk" "$(ht image disk disk:1)" "$disk"
+	expect_eq "not rebuilt" "$(stat -c %i "$disk")" "$ino"
+	# the disk holds exactly the unpacked image
+	ht image unpack disk:1 "$B/rootfs"
+	fsck.erofs --extract="$B.x" "$disk" >/dev/null
+	diff -r --no-dereference "$B/rootfs" "$B.x" || fail "the disk differs from the unpacked image"
+	expect_contains "dump.erofs" "$(dump.erofs --path=/bin/busybox "$disk")" "File : /bin/busybox"
+	set +e; out=$(env PATH=/nonexistent "$HULL" image disk disk:1 2>&1); rc=$?; set -e
+	expect_eq "cached disk needs no mkfs" "$rc" 0
+	ht image rm disk:1
+	[ ! -e "$disk" ] || fail "the disk outlived its image"
+	ht image import "$B.layout"
+	set +e; out=$(env PATH=/nonexistent "$HULL" image disk disk:1 2>&1); rc=$?; set -e
+	expect_clean_failure "no mkfs.erofs" "$out" "$rc" "needs mkfs.erofs"
+	[ -z "$(ls -A "$HULL_IMAGE_STORE/disks")" ] || fail "left: $(ls "$HULL_IMAGE_STORE/disks")"
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout" "$B.x"
+}

@@ -172,3 +172,74 @@ Test(image_rootfs, hostile_layer_leaves_nothing_in_the_store)
 	cr_assert(!exists(sub) && !exists("/escape"));
 	reopen();
 }
+
+static bool have(const char *prog)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null", prog);
+	return system(cmd) == 0;
+}
+
+Test(image_rootfs, vm_disk_built_once_and_removed_with_the_image)
+{
+	struct built b;
+	struct rt_err err = {0};
+	char *p1 = NULL, *p2 = NULL, cmd[600];
+	struct stat s1, s2;
+	unsigned char magic[4];
+
+	if (!have("mkfs.erofs")) {
+		cr_skip_test("skipped: mkfs.erofs (erofs-utils) is not installed");
+		return;
+	}
+	import_and_close("disk:1", &b);
+	cr_assert_eq(img_vm_disk(store_dir, "disk:1", &p1, &err), 0, "%s", err.msg);
+	cr_assert(p1[0] == '/' && strstr(p1, b.manifest + 7) && strstr(p1, ".erofs"), "%s", p1);
+	cr_assert_eq(stat(p1, &s1), 0);
+	cr_assert_eq(s1.st_mode & 0222, 0, "the disk is writable");
+	cr_assert_eq(img_vm_disk(store_dir, "disk:1", &p2, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(p1, p2);
+	cr_assert_eq(stat(p2, &s2), 0);
+	cr_assert(s1.st_ino == s2.st_ino && s1.st_mtim.tv_nsec == s2.st_mtim.tv_nsec,
+		  "the disk was built again");
+	/* erofs' superblock magic at 1024, little-endian 0xE0F5E1E2 */
+	int fd = open(p1, O_RDONLY);
+	cr_assert_eq(pread(fd, magic, 4, 1024), 4);
+	close(fd);
+	cr_assert(magic[0] == 0xe2 && magic[1] == 0xe1 && magic[2] == 0xf5 && magic[3] == 0xe0);
+	if (have("fsck.erofs")) {
+		snprintf(cmd, sizeof(cmd), "fsck.erofs %s >/dev/null 2>&1", p1);
+		cr_assert_eq(system(cmd), 0, "fsck.erofs refused the disk");
+	}
+	reopen();
+	cr_assert_eq(img_remove(&st, "disk:1", &err), 0, "%s", err.msg);
+	cr_assert(!exists(p1), "the disk outlived its image");
+	free(p1);
+	free(p2);
+}
+
+Test(image_rootfs, vm_disk_without_mkfs_is_a_clear_error)
+{
+	struct built b;
+	struct rt_err err = {0};
+	char *p = NULL, *saved = strdup(getenv("PATH")), sub[200];
+
+	import_and_close("disk:1", &b);
+	setenv("PATH", "/nonexistent", 1);
+	int r = img_vm_disk(store_dir, "disk:1", &p, &err);
+	setenv("PATH", saved, 1);
+	free(saved);
+	cr_assert_eq(r, -ENOENT, "%s", err.msg);
+	cr_assert(strstr(err.msg, "mkfs.erofs") && strstr(err.msg, "disk:1"), "%s", err.msg);
+	cr_assert_null(p);
+	snprintf(sub, sizeof(sub), "%s/disks", store_dir);
+	DIR *d = opendir(sub);
+	cr_assert_not_null(d);
+	for (struct dirent *de; (de = readdir(d));)
+		cr_assert(de->d_name[0] == '.', "left: disks/%s", de->d_name);
+	closedir(d);
+	struct rt_err e2 = {0};
+	cr_assert_lt(img_vm_disk(store_dir, "nosuch", &p, &e2), 0);
+	cr_assert(strstr(e2.msg, "does not exist"), "%s", e2.msg);
+	reopen();
+}
