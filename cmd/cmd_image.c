@@ -19,7 +19,8 @@ struct image_args {
 	char **argv;
 };
 
-/* Options may come anywhere after the subcommand (getopt permutes). */
+/* Options may come anywhere (getopt permutes); the first operand is the
+ * subcommand. */
 static int parse(int argc, char **argv, struct image_args *a, bool *help, struct rt_err *err)
 {
 	enum { O_STORE = 256, O_NAME, O_ROOTLESS, O_HELP };
@@ -118,31 +119,36 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 	struct image_args a = { .store = img_store_default() };
 	struct img_store s;
 	bool help = false;
+	const char *sub;
 	int want = -1, rc;
 
-	if (argc < 2)
-		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, pull, ls, inspect, rm, "
-				       "unpack, bundle, disk");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[1], subs[i].name))
-			want = subs[i].operands;
-	if (want < 0)
-		return cmd_usage_error(err, "image", "unknown subcommand \"%s\"", argv[1]);
-	if (parse(argc - 1, argv + 1, &a, &help, err) < 0)
+	/* Options may come before the subcommand as well as after it. */
+	if (parse(argc, argv, &a, &help, err) < 0)
 		return -1;
 	if (help) {
 		cmd_usage("image", false);
 		return 0;
 	}
+	if (a.argc < 1)
+		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, pull, ls, "
+				       "inspect, rm, unpack, bundle, disk");
+	sub = a.argv[0];
+	a.argv++;
+	a.argc--;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(sub, subs[i].name))
+			want = subs[i].operands;
+	if (want < 0)
+		return cmd_usage_error(err, "image", "unknown subcommand \"%s\"", sub);
 	if (a.argc != want)
-		return cmd_usage_error(err, "image", "%s: wrong number of arguments", argv[1]);
-	if (a.name && strcmp(argv[1], "import") && strcmp(argv[1], "pull"))
+		return cmd_usage_error(err, "image", "%s: wrong number of arguments", sub);
+	if (a.name && strcmp(sub, "import") && strcmp(sub, "pull"))
 		return cmd_usage_error(err, "image", "%s", "--name is an option of import and pull only");
-	if (a.rootless && strcmp(argv[1], "bundle"))
+	if (a.rootless && strcmp(sub, "bundle"))
 		return cmd_usage_error(err, "image", "%s", "--rootless is an option of bundle only");
 	if (img_store_open(&s, a.store, err) < 0)
 		return -1;
-	rc = dispatch(&s, argv[1], &a, err);
+	rc = dispatch(&s, sub, &a, err);
 	img_store_close(&s);
 	return rc;
 }

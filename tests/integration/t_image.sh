@@ -63,6 +63,8 @@ test_image_archive_and_name() {
 	tar -C "$B.layout" -cf "$B.tar" .
 	ht image import --name arch:2 "$B.tar"
 	expect_contains "ls" "$(ht image ls)" "arch:2"
+	expect_contains "--store before the subcommand" \
+		"$(HULL_IMAGE_STORE=/nonexistent ht image --store "$HULL_IMAGE_STORE" ls)" "arch:2"
 	ht image unpack arch:2 "$B/rootfs"
 	[ -x "$B/rootfs/bin/busybox" ] || fail "no busybox in the unpacked rootfs"
 	local out rc
