@@ -1,8 +1,8 @@
 #!/bin/bash
 # Image import and unpack benchmark: hull against umoci, and against
 # skopeo copy + umoci unpack, on the same multi-layer OCI image, in one
-# run.  Reports mean milliseconds per step, peak RSS of the unpacking
-# process, and hull's ratios to each peer.
+# run.  Reports mean wall and CPU milliseconds per step, peak RSS, and
+# hull's ratios to each peer.
 #
 #   bench/image.sh [ITERATIONS]      (as root; default 5; HULL=path/to/hull)
 #
@@ -19,8 +19,16 @@ for t in umoci skopeo jq sha256sum; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench/image.sh: run as root (umoci and hull keep owners)"; exit 1; }
 
-work=$(mktemp -d /var/tmp/hull-bench-image.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# Everything happens on a tmpfs, in a mount namespace of the benchmark's
+# own: on this machine's shared disk, ext4's inode allocator (slowed by
+# the trees the previous round deleted) and other jobs' I/O decide the
+# times more than the tools do.
+if [ -z "${HULL_BENCH_INNER:-}" ]; then
+	exec unshare -m --propagation private env HULL_BENCH_INNER=1 HULL="$HULL" bash "$0" "$@"
+fi
+work=$(mktemp -d /tmp/hull-bench-image.XXXXXX)
+mount -t tmpfs -o size=2g tmpfs "$work"
+trap 'umount -l "$work"; rmdir "$work"' EXIT
 L=$work/layout
 
 blob() {   # blob FILE: move FILE into the layout's blobs; prints its hex
@@ -54,17 +62,20 @@ make_layers() {
 }
 
 make_image() {
-	local layers='[]' h sz ch cs mh ms
+	local layers='[]' diffs='[]' h sz ch cs mh ms
 	mkdir -p "$L/blobs/sha256"
 	echo '{"imageLayoutVersion":"1.0.0"}' > "$L/oci-layout"
 	make_layers
 	for i in 1 2 3 4 5; do
+		# umoci needs the config's diff_ids (digests of the plain tars)
+		diffs=$(jq -c --arg d "sha256:$(zcat "$work/layer$i" | sha256sum | cut -c1-64)" \
+			'. + [$d]' <<<"$diffs")
 		sz=$(stat -c %s "$work/layer$i"); h=$(blob "$work/layer$i")
 		layers=$(jq -c --arg d "sha256:$h" --argjson s "$sz" '. + [{mediaType:
 			"application/vnd.oci.image.layer.v1.tar+gzip",digest:$d,size:$s}]' <<<"$layers")
 	done
-	jq -n '{architecture:"amd64",os:"linux",config:{Cmd:["/bin/sh"]},
-		rootfs:{type:"layers",diff_ids:[]}}' > "$work/config"
+	jq -n --argjson d "$diffs" '{architecture:"amd64",os:"linux",config:{Cmd:["/bin/sh"]},
+		rootfs:{type:"layers",diff_ids:$d}}' > "$work/config"
 	cs=$(stat -c %s "$work/config"); ch=$(blob "$work/config")
 	jq -n --arg c "sha256:$ch" --argjson cs "$cs" --argjson ls "$layers" \
 		'{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
@@ -77,13 +88,15 @@ make_image() {
 		> "$L/index.json"
 }
 
-now_ns() { date +%s%N; }
-# timed VAR CMD...: run CMD, add its wall time in ns to VAR.
+# timed VAR CMD...: run CMD; add its wall time to VAR and its CPU time
+# (user + system, which load on the machine disturbs less) to VAR_cpu, in ms.
 timed() {
-	local var=$1 t0 t1
+	local var=$1 e u sy
 	shift
-	t0=$(now_ns); "$@" >/dev/null; t1=$(now_ns)
-	eval "$var=\$(( $var + t1 - t0 ))"
+	/usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null
+	read -r e u sy < "$work/time"
+	eval "$var=\$(( $var + $(awk -v e="$e" 'BEGIN { printf "%d", e * 1000 }') ))"
+	eval "${var}_cpu=\$(( ${var}_cpu + $(awk -v u="$u" -v s="$sy" 'BEGIN { printf "%d", (u + s) * 1000 }') ))"
 }
 # rss CMD...: peak RSS (KiB) of CMD, by GNU time.
 rss() { /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null && cat "$work/rss"; }
@@ -91,7 +104,7 @@ rss() { /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null && cat "$work/rss"; }
 make_image
 echo "image: 5 gzip layers, $(du -sk "$L/blobs" | cut -f1) KiB compressed; $N iterations"
 
-t_hi=0 t_hu=0 t_um=0 t_sk=0 t_sku=0
+reset() { for v in t_hi t_hu t_um t_sk t_sku; do eval "$v=0 ${v}_cpu=0"; done; }
 one_round() {   # one_round I: every tool once, from a fresh start
 	local i=$1 st=$work/store$i
 	timed t_hi "$HULL" image --store "$st" import "$L"
@@ -101,8 +114,9 @@ one_round() {   # one_round I: every tool once, from a fresh start
 	timed t_sku umoci unpack --image "$work/sk$i:bench" "$work/skumoci$i"
 	rm -rf "$st" "$work/hull$i" "$work/umoci$i" "$work/sk$i" "$work/skumoci$i"
 }
+reset
 one_round 0      # warm-up: page cache, binaries
-t_hi=0 t_hu=0 t_um=0 t_sk=0 t_sku=0
+reset
 for i in $(seq "$N"); do one_round "$i"; done
 
 # Same result: hull's rootfs and umoci's hold the same tree.
@@ -116,26 +130,25 @@ rss_hull=$(rss "$HULL" image --store "$work/st" unpack bench "$work/h")
 rss_umoci=$(rss umoci unpack --image "$L:bench" "$work/u2")
 rss_skopeo=$(rss skopeo copy -q "oci:$L:bench" "oci:$work/sk:bench")
 
-ms() { echo $(( $1 / N / 1000000 )); }
+ms() { echo $(( $1 / N )); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-hi=$(ms $t_hi) hu=$(ms $t_hu) um=$(ms $t_um) sk=$(ms $t_sk) sku=$(ms $t_sku)
 cat <<EOF
 
-| tool | step | mean (ms) |
-|---|---|---:|
-| hull | image import (verify + store) | $hi |
-| hull | image unpack | $hu |
-| hull | import + unpack | $((hi + hu)) |
-| umoci | unpack (from the layout) | $um |
-| skopeo | copy oci: to oci: | $sk |
-| skopeo + umoci | copy, then unpack | $((sk + sku)) |
+| tool | step | wall (ms) | CPU (ms) |
+|---|---|---:|---:|
+| hull | image import (verify + store) | $(ms $t_hi) | $(ms $t_hi_cpu) |
+| hull | image unpack | $(ms $t_hu) | $(ms $t_hu_cpu) |
+| hull | import + unpack | $(ms $((t_hi + t_hu))) | $(ms $((t_hi_cpu + t_hu_cpu))) |
+| umoci | unpack (from the layout) | $(ms $t_um) | $(ms $t_um_cpu) |
+| skopeo | copy oci: to oci: | $(ms $t_sk) | $(ms $t_sk_cpu) |
+| skopeo + umoci | copy, then unpack | $(ms $((t_sk + t_sku))) | $(ms $((t_sk_cpu + t_sku_cpu))) |
 
-| ratio | value |
-|---|---:|
-| hull import + unpack / umoci unpack | $(ratio $((t_hi + t_hu)) $t_um) |
-| hull import + unpack / (skopeo copy + umoci unpack) | $(ratio $((t_hi + t_hu)) $((t_sk + t_sku))) |
-| hull unpack / umoci unpack | $(ratio $t_hu $t_um) |
-| hull import / skopeo copy | $(ratio $t_hi $t_sk) |
+| ratio (below 1: hull is faster) | wall | CPU |
+|---|---:|---:|
+| hull import + unpack / umoci unpack | $(ratio $((t_hi + t_hu)) $t_um) | $(ratio $((t_hi_cpu + t_hu_cpu)) $t_um_cpu) |
+| hull import + unpack / (skopeo copy + umoci unpack) | $(ratio $((t_hi + t_hu)) $((t_sk + t_sku))) | $(ratio $((t_hi_cpu + t_hu_cpu)) $((t_sk_cpu + t_sku_cpu))) |
+| hull unpack / umoci unpack | $(ratio $t_hu $t_um) | $(ratio $t_hu_cpu $t_um_cpu) |
+| hull import / skopeo copy | $(ratio $t_hi $t_sk) | $(ratio $t_hi_cpu $t_sk_cpu) |
 
 | peak RSS (KiB) | value |
 |---|---:|

@@ -20,9 +20,8 @@ static const struct cmd_verb verbs[] = {
 	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
 	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID\n"
 	  "       hull run --image REF [--name ID] [--store DIR] [--vm] [-- CMD [ARG...]]",
-	  "create and start a container; without --detach wait and exit with its status.  "
-	  "With --image: a container from a stored image (its Entrypoint + Cmd, or CMD instead "
-	  "of Cmd), on an overlay of the image unpacked once and shared; removed when it exits" },
+	  "create and start a container (--image: from a stored image, on an overlay of it "
+	  "unpacked once and shared); without --detach wait and exit with its status" },
 	{ "state", cmd_state, "state ID", "print the runtime-spec state of a container as JSON" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]",
 	  "send a signal (name or number, default TERM) to the container's init" },
@@ -51,8 +50,8 @@ static const struct cmd_verb verbs[] = {
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
 	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | pull SRC [--name REF] | ls | inspect REF | "
 	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR | disk REF",
-	  "OCI images: import a layout, OCI archive or docker-archive, pull with skopeo, list, inspect, remove, unpack to a rootfs, "
-	  "make a bundle, make (once) and print the image's read-only erofs VM disk" },
+	  "OCI images: import (layout, OCI archive, docker-archive), pull (skopeo), list, "
+	  "inspect, remove, unpack, bundle, disk (a read-only erofs VM disk)" },
 };
 
 static const char global_usage[] =
