@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,9 +48,45 @@ static int mount_private(const struct img_rootfs *r, const char *rootfs, struct 
 	return img_rootfs_mount(r, rootfs, err);
 }
 
+/* Make the private bundle directory and lock it for the whole run.  One
+ * that exists unlocked, with no container of that id, was left by a hull
+ * that was killed: its overlay went with that hull's mount namespace, so
+ * it is removed and made again.  (While the container lives on, its state
+ * is there: `hull delete --force ID` first.) */
+static int bundle_claim(const char *root, const char *bundle, const char *id, int *lock,
+			struct rt_err *err)
+{
+	_cleanup_free_ char *state = NULL;
+
+	if (asprintf(&state, "%s/%s", root, id) < 0)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	if (access(state, F_OK) == 0)
+		return rt_err_set(err, EEXIST, "container \"%s\" already exists", id);
+	for (int tries = 0; tries < 2; tries++) {
+		if (mkdir(bundle, 0700) < 0 && errno != EEXIST)
+			return rt_err_sys(err, errno, "run --image: %s", bundle);
+		*lock = open(bundle, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*lock < 0)
+			return rt_err_sys(err, errno, "run --image: %s", bundle);
+		if (flock(*lock, LOCK_EX | LOCK_NB) < 0) {
+			close(*lock);
+			*lock = -1;
+			return rt_err_set(err, EEXIST, "container \"%s\" already exists", id);
+		}
+		if (faccessat(*lock, "config.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    faccessat(*lock, "upper", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			return 0;
+		close(*lock);
+		*lock = -1;
+		img_rm_rf_at(AT_FDCWD, bundle);
+	}
+	return rt_err_set(err, EEXIST, "run --image: %s: cannot be cleaned", bundle);
+}
+
 int img_run(const char *root, const struct img_run_opts *o, int *status, struct rt_err *err)
 {
 	_cleanup_free_ char *bundle = NULL, *rootfs = NULL;
+	_cleanup_close_ int lock = -1;
 	struct rt_create_opts co = { .root = root, .id = o->id, .systemd_cgroup = o->systemd_cgroup };
 	struct img_rootfs r = { .hold_fd = -1 };
 	int rc;
@@ -61,10 +98,8 @@ int img_run(const char *root, const struct img_run_opts *o, int *status, struct 
 		return rt_err_set(err, ENOMEM, "out of memory");
 	if (rt_mkdir_p(root, 0711, err) < 0)
 		return -err->code;
-	if (mkdir(bundle, 0700) < 0)
-		return errno == EEXIST
-			? rt_err_set(err, EEXIST, "container \"%s\" already exists", o->id)
-			: rt_err_sys(err, errno, "run --image: %s", bundle);
+	if (bundle_claim(root, bundle, o->id, &lock, err) < 0)
+		return -err->code;
 	rc = img_rootfs_prepare(o->store, o->ref, bundle, &r, err);
 	if (rc == 0)
 		rc = img_spec_write(bundle, false, true, &r.config, r.lower, o->cmd, err);

@@ -215,12 +215,23 @@ test_image_run_image() {
 	# Removing the image while a container runs keeps its tree until then.
 	ht run --image run:1 --name "${IDPREFIX}c" -- sleep 3 &
 	wait_for 50 test -d "$STATE/${IDPREFIX}c" || fail "the container did not start"
+	set +e; out=$(ht run --image run:1 --name "${IDPREFIX}c" -- true 2>&1); rc=$?; set -e
+	expect_eq "same name twice: status" "$rc" 1
+	expect_eq "same name twice" "$out" "hull: container \"${IDPREFIX}c\" already exists"
 	ht image rm run:1
 	[ -x "$lower/bin/busybox" ] || fail "removed under a running container"
 	wait
 	ht image import "$B.layout"   # the next garbage collection takes it
 	ht image rm run:1
 	[ ! -e "$lower" ] || fail "the unpacked tree outlived its image"
+	# A bundle left by a killed hull (unlocked, no container) is cleaned.
+	ht image import "$B.layout"
+	mkdir -p "$STATE/.image-${IDPREFIX}e/upper/etc" "$STATE/.image-${IDPREFIX}e/work"
+	echo stale > "$STATE/.image-${IDPREFIX}e/upper/etc/stale"
+	out=$(ht run --image run:1 --name "${IDPREFIX}e" -- sh -c 'cat /etc/stale 2>&1 || echo fresh')
+	expect_contains "stale bundle replaced" "$out" "fresh"
+	[ -z "$(ls -A "$STATE")" ] || fail "left in the state root: $(ls -A "$STATE")"
+	ht image rm run:1
 	set +e; out=$(ht run --image nosuch:1 --name "${IDPREFIX}d" 2>&1); rc=$?; set -e
 	expect_clean_failure "unknown image" "$out" "$rc" 'image "nosuch:1" does not exist'
 	[ -z "$(ls -A "$STATE")" ] || fail "a failed run left: $(ls -A "$STATE")"
