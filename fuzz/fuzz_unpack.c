@@ -36,6 +36,13 @@ static size_t entries(int dirfd, const char *sub)
 	return n;
 }
 
+/* A normal end (-max_total_time, -runs) removes the work directory; a
+ * crash leaves it to look at. */
+static void cleanup(void)
+{
+	img_rm_rf_at(AT_FDCWD, base);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -48,6 +55,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	/* Files the fuzzer creates must not keep the umask's say. */
 	umask(022);
+	atexit(cleanup);
 	return 0;
 }
 
