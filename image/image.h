@@ -1,8 +1,14 @@
-/* Images: a content-addressed store of OCI images, import from an OCI
- * image layout (directory or tar archive), and unpack to a root
- * filesystem.  Blobs are verified by sha256 on the way in; layer tars are
+/* Images: a content-addressed store of OCI images; import from an OCI
+ * image layout (directory or tar archive) or a docker-archive, or pull
+ * through skopeo; unpack to a root filesystem or a bundle; shared
+ * read-only unpacked trees for overlays (hull run --image, hull ct); erofs
+ * VM disks.  Blobs are verified by sha256 on the way in; layer tars are
  * hostile input and are applied without ever following a symlink out of
- * the target directory. */
+ * the target directory.  The store:
+ *   STORE/oci-layout, index.json, blobs/sha256/<hex>   an OCI image layout
+ *   STORE/rootfs/<manifest hex>[.lock]                 unpacked trees
+ *   STORE/disks/<manifest hex>.erofs                   VM disks
+ *   STORE/lock, tmp/                                   the store's lock, staging */
 #ifndef HULL_IMAGE_H
 #define HULL_IMAGE_H
 
