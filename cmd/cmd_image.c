@@ -1,8 +1,9 @@
-/* image: import|ls|inspect|rm|unpack|bundle against the image store (--store
+/* image: import|pull|ls|inspect|rm|unpack|bundle|disk against the image store (--store
  * DIR, else $HULL_IMAGE_STORE, else /var/lib/hull/images). */
 #include "config.h"
 #include "cmd/cmd.h"
 #include "image/image.h"
+#include "runtime/cleanup.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,7 +19,8 @@ struct image_args {
 	char **argv;
 };
 
-/* Options may come anywhere after the subcommand (getopt permutes). */
+/* Options may come anywhere (getopt permutes); the first operand is the
+ * subcommand. */
 static int parse(int argc, char **argv, struct image_args *a, bool *help, struct rt_err *err)
 {
 	enum { O_STORE = 256, O_NAME, O_ROOTLESS, O_HELP };
@@ -72,6 +74,22 @@ static int do_inspect(struct img_store *s, const char *name, struct rt_err *err)
 	return 0;
 }
 
+/* The disk is made with the store's lock, which img_vm_disk takes itself. */
+static int do_disk(struct img_store *s, const char *name, struct rt_err *err)
+{
+	_cleanup_free_ char *root = strdup(s->root);
+	char *path = NULL;
+
+	if (!root)
+		return rt_err_set(err, ENOMEM, "out of memory"), -1;
+	img_store_close(s);
+	if (img_vm_disk(root, name, &path, err) < 0)
+		return -1;
+	puts(path);
+	free(path);
+	return 0;
+}
+
 static int dispatch(struct img_store *s, const char *sub, struct image_args *a,
 		    struct rt_err *err)
 {
@@ -83,6 +101,10 @@ static int dispatch(struct img_store *s, const char *sub, struct image_args *a,
 		return img_remove(s, a->argv[0], err) < 0 ? -1 : 0;
 	if (!strcmp(sub, "import"))
 		return img_import(s, a->argv[0], a->name, err) < 0 ? -1 : 0;
+	if (!strcmp(sub, "disk"))
+		return do_disk(s, a->argv[0], err);
+	if (!strcmp(sub, "pull"))
+		return img_pull(s, a->argv[0], a->name, err) < 0 ? -1 : 0;
 	if (!strcmp(sub, "bundle"))
 		return img_bundle(s, a->argv[0], a->argv[1], a->rootless, err) < 0 ? -1 : 0;
 	return img_unpack(s, a->argv[0], a->argv[1], err) < 0 ? -1 : 0;
@@ -92,36 +114,41 @@ int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err 
 {
 	static const struct { const char *name; int operands; } subs[] = {
 		{ "import", 1 }, { "ls", 0 }, { "inspect", 1 }, { "rm", 1 }, { "unpack", 2 },
-		{ "bundle", 2 },
+		{ "bundle", 2 }, { "pull", 1 }, { "disk", 1 },
 	};
 	struct image_args a = { .store = img_store_default() };
 	struct img_store s;
 	bool help = false;
+	const char *sub;
 	int want = -1, rc;
 
-	if (argc < 2)
-		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, ls, inspect, rm, unpack, "
-				       "bundle");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[1], subs[i].name))
-			want = subs[i].operands;
-	if (want < 0)
-		return cmd_usage_error(err, "image", "unknown subcommand \"%s\"", argv[1]);
-	if (parse(argc - 1, argv + 1, &a, &help, err) < 0)
+	/* Options may come before the subcommand as well as after it. */
+	if (parse(argc, argv, &a, &help, err) < 0)
 		return -1;
 	if (help) {
 		cmd_usage("image", false);
 		return 0;
 	}
+	if (a.argc < 1)
+		return cmd_usage_error(err, "image", "%s", "expected a subcommand: import, pull, ls, "
+				       "inspect, rm, unpack, bundle, disk");
+	sub = a.argv[0];
+	a.argv++;
+	a.argc--;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(sub, subs[i].name))
+			want = subs[i].operands;
+	if (want < 0)
+		return cmd_usage_error(err, "image", "unknown subcommand \"%s\"", sub);
 	if (a.argc != want)
-		return cmd_usage_error(err, "image", "%s: wrong number of arguments", argv[1]);
-	if (a.name && strcmp(argv[1], "import"))
-		return cmd_usage_error(err, "image", "%s", "--name is an option of import only");
-	if (a.rootless && strcmp(argv[1], "bundle"))
+		return cmd_usage_error(err, "image", "%s: wrong number of arguments", sub);
+	if (a.name && strcmp(sub, "import") && strcmp(sub, "pull"))
+		return cmd_usage_error(err, "image", "%s", "--name is an option of import and pull only");
+	if (a.rootless && strcmp(sub, "bundle"))
 		return cmd_usage_error(err, "image", "%s", "--rootless is an option of bundle only");
 	if (img_store_open(&s, a.store, err) < 0)
 		return -1;
-	rc = dispatch(&s, argv[1], &a, err);
+	rc = dispatch(&s, sub, &a, err);
 	img_store_close(&s);
 	return rc;
 }

@@ -93,6 +93,8 @@ int cmd_run(const struct cmd_globals *g, int argc, char **argv, struct rt_err *e
 	struct rt_create_opts o;
 	int status = 0;
 
+	if (cmd_run_is_image(argc, argv))
+		return cmd_run_image(g, argc, argv, err);
 	if (parse_create(g, "run", argc, argv, &o, err) < 0)
 		return -1;
 	if (rt_container_run(&o, &status, err) < 0)

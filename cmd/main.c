@@ -18,8 +18,10 @@ static const struct cmd_verb verbs[] = {
 	  "create a container from an OCI bundle; it waits for start" },
 	{ "start", cmd_start, "start ID", "run the user process of a created container" },
 	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
-	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
-	  "create and start a container; without --detach wait and exit with its status" },
+	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID\n"
+	  "       hull run --image REF [--name ID] [--store DIR] [--vm] [-- CMD [ARG...]]",
+	  "create and start a container (--image: from a stored image, on an overlay of it "
+	  "unpacked once and shared); without --detach wait and exit with its status" },
 	{ "state", cmd_state, "state ID", "print the runtime-spec state of a container as JSON" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]",
 	  "send a signal (name or number, default TERM) to the container's init" },
@@ -57,10 +59,10 @@ static const struct cmd_verb verbs[] = {
 	  "OpenVZ-style system containers: own init, hostname, address on hull0, live limits" },
 	{ "spec", cmd_spec, "spec [--bundle DIR] [--rootless]", "write a default config.json" },
 	{ "features", cmd_features, "features", "print the runtime-spec features document" },
-	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | ls | inspect REF | "
-	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR",
-	  "OCI images: import a layout or archive, list, inspect, remove, unpack to a rootfs, "
-	  "make a bundle" },
+	{ "image", cmd_image, "image [--store DIR] import DIR|FILE [--name REF] | pull SRC [--name REF] | ls | inspect REF | "
+	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR | disk REF",
+	  "OCI images: import (layout, OCI archive, docker-archive), pull (skopeo), list, "
+	  "inspect, remove, unpack, bundle, disk (a read-only erofs VM disk)" },
 };
 
 static const char global_usage[] =

@@ -36,17 +36,29 @@ struct img_manifest {
 	size_t n_layers;
 };
 
-/* The runtime defaults of an image config ("config" object); NULL-terminated
- * lists, NULL when absent or null. */
-struct img_config {
-	char **entrypoint;
-	char **cmd;
-	char **env;
-	char *working_dir;
-	char *user;
+/* One image of a docker-archive's manifest.json: paths inside the archive. */
+struct img_docker_image {
+	char *config;
+	char **layers;
+	size_t n_layers;
+	char **tags;          /* RepoTags, may be empty */
+	size_t n_tags;
+};
+
+/* Images on their way into the store: manifest descriptors whose ref_name
+ * is the name each will get (one entry per name). */
+struct img_staged {
+	struct img_desc *m;
+	size_t n;
 };
 
 /* oci_json.c */
+int img_docker_manifest_parse(const char *json, size_t len, struct img_docker_image **out,
+			      size_t *n, struct rt_err *err);
+void img_docker_images_free(struct img_docker_image *d, size_t n);
+/* An OCI image manifest for config and layers (compact JSON). */
+int img_manifest_write(const struct img_desc *config, const struct img_desc *layers, size_t n,
+		       char **out, size_t *len, struct rt_err *err);
 int img_config_parse(const char *json, size_t len, struct img_config *out, struct rt_err *err);
 void img_config_free(struct img_config *c);
 int img_layout_check(const char *json, size_t len, struct rt_err *err);
@@ -60,7 +72,45 @@ void img_index_free(struct img_index *idx);
 void img_manifest_free(struct img_manifest *m);
 bool img_layer_media_type_ok(const char *mt);
 
+/* import.c */
+int img_valid_name(const char *name, struct rt_err *err);
+
+/* docker.c: stage the images of a docker-archive (manifest.json already
+ * read as mtext) into the stage directory; name overrides the RepoTags of
+ * a single image. */
+int img_docker_stage(const char *path, const char *mtext, size_t mlen, int stage,
+		     const char *name, struct img_staged *out, struct rt_err *err);
+
+/* bundle.c: write dir/config.json: `hull spec`'s default with the process
+ * of image config c (cmd, when non-empty, replaces its Cmd), User resolved
+ * in rootfs; writable: a read-write root. */
+int img_spec_write(const char *dir, bool rootless, bool writable, const struct img_config *c,
+		   const char *rootfs, char *const *cmd, struct rt_err *err);
+
+/* unpack.c: apply one layer tar read from fd to the directory root (an
+ * O_PATH fd), checked against d's size and digest when d is given. */
+int img_layer_apply(int root, int fd, const struct img_desc *d, struct rt_err *err);
+
+/* tools.c: prog's path in PATH (malloc'd), or NULL. */
+char *img_find_program(const char *prog);
+/* Run argv[0] (a path) with argv, stdin and stdout on /dev/null; an
+ * error carrying the last line of its stderr unless it exits 0. */
+int img_exec(const char *const argv[], struct rt_err *err);
+
+/* rootfs.c: the image ref unpacked at STORE/rootfs/<hex> (done now if it
+ * is not yet); *lower is its absolute path (malloc'd), digest its
+ * manifest digest. */
+int img_lower_ensure(struct img_store *s, const char *ref, char digest[72], char **lower,
+		     struct rt_err *err);
+/* rootfs.c: remove unpacked trees and disks of manifests not in live (the
+ * '\n'-joined hex digests still needed), unless a holder has them locked. */
+int img_derived_gc(struct img_store *s, const char *live, struct rt_err *err);
+
 /* store.c */
+/* Write data into dirfd/<hex of its sha256> (atomically); fills d's digest
+ * and size. */
+int img_blob_put(int dirfd, const char *data, size_t len, struct img_desc *d,
+		 struct rt_err *err);
 /* The 64 hex digits of a "sha256:<hex>" digest, or NULL when malformed. */
 const char *img_digest_hex(const char *digest);
 /* Copy src_fd to dirfd/name, hashing as it goes; the file appears under

@@ -19,12 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct staged {
-	struct img_desc *m;     /* manifest descriptors, ref_name = the name */
-	size_t n;
-};
-
-static int valid_name(const char *name, struct rt_err *err)
+int img_valid_name(const char *name, struct rt_err *err)
 {
 	size_t len = strlen(name);
 
@@ -83,7 +78,7 @@ static int stage_image(int src_blobs, int stage, const struct img_desc *md, cons
 	return r < 0 ? rt_err_wrap(err, "%s (%s)", what, md->digest) : 0;
 }
 
-static int stage_layout(int layout, int stage, const char *name, struct staged *out,
+static int stage_layout(int layout, int stage, const char *name, struct img_staged *out,
 			struct rt_err *err)
 {
 	_cleanup_free_ char *text = NULL;
@@ -118,7 +113,7 @@ static int stage_layout(int layout, int stage, const char *name, struct staged *
 		if (!d->ref_name)
 			r = rt_err_set(err, EINVAL, "%s: no %s annotation (pass --name)", what,
 				       IMG_REF_ANNOTATION);
-		else if (valid_name(d->ref_name, err) < 0)
+		else if (img_valid_name(d->ref_name, err) < 0)
 			r = rt_err_wrap(err, "%s", what);
 		else
 			r = stage_image(blobs, stage, d, what, err);
@@ -154,7 +149,7 @@ static int commit_blobs(struct img_store *s, int stage, struct rt_err *err)
 	return fsync(blobs) < 0 ? rt_err_sys(err, errno, "commit") : 0;
 }
 
-static int commit_names(struct img_store *s, struct staged *st, struct rt_err *err)
+static int commit_names(struct img_store *s, struct img_staged *st, struct rt_err *err)
 {
 	struct img_index idx;
 	struct img_desc *grown;
@@ -231,48 +226,103 @@ static int extract_archive(const char *path, int dir, struct rt_err *err)
 	return 0;
 }
 
-static int open_layout(struct img_store *s, int tmp, const char *path, char *archdir, int *out,
-		       struct rt_err *err)
+/* Which kind of archive path is: an OCI archive (it has oci-layout; newer
+ * docker saves have manifest.json too and are read as OCI) or a
+ * docker-archive, whose manifest.json is then returned in *mtext. */
+static int archive_kind(const char *path, bool *docker, char **mtext, size_t *mlen,
+			struct rt_err *err)
 {
-	struct stat st;
+	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	bool oci = false;
+	int r;
 
-	if (stat(path, &st) < 0)
-		return rt_err_sys(err, errno, "%s", path);
-	if (S_ISDIR(st.st_mode)) {
-		*out = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		return *out < 0 ? rt_err_sys(err, errno, "%s", path) : 0;
+	if (!a)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
+		return rt_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
+	while (!oci && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e);
+		la_int64_t size = archive_entry_size(e);
+
+		while (p && p[0] == '.' && p[1] == '/')
+			p += 2;
+		if (!p || archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		oci = !strcmp(p, "oci-layout");
+		if (strcmp(p, "manifest.json") || *mtext)
+			continue;
+		if (size < 0 || size > IMG_JSON_MAX)
+			return rt_err_set(err, EFBIG, "%s: manifest.json: too big", path);
+		*mtext = calloc(1, (size_t)size + 1);
+		if (!*mtext)
+			return rt_err_set(err, ENOMEM, "out of memory");
+		if (archive_read_data(a, *mtext, (size_t)size) != size)
+			return rt_err_set(err, EINVAL, "%s: manifest.json: %s", path,
+					  archive_error_string(a));
+		*mlen = (size_t)size;
 	}
-	if (!mkdtemp(archdir))
+	if (!oci && r != ARCHIVE_EOF)
+		return rt_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
+	if (!oci && !*mtext)
+		return rt_err_set(err, EINVAL, "%s: neither an OCI archive (no oci-layout) nor a "
+				  "docker-archive (no manifest.json)", path);
+	*docker = !oci;
+	return 0;
+}
+
+/* Stage whatever path is: a layout directory, an OCI archive (extracted
+ * into archdir first) or a docker-archive. */
+static int stage_any(const char *path, char *archdir, int stage, const char *name,
+		     struct img_staged *st, struct rt_err *err)
+{
+	_cleanup_free_ char *mtext = NULL;
+	_cleanup_close_ int layout = -1;
+	bool docker = false;
+	size_t mlen = 0;
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return rt_err_sys(err, errno, "%s", path);
+	if (S_ISDIR(sb.st_mode)) {
+		layout = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (layout < 0)
+			return rt_err_sys(err, errno, "%s", path);
+		return stage_layout(layout, stage, name, st, err);
+	}
+	if (archive_kind(path, &docker, &mtext, &mlen, err) < 0)
+		return -EINVAL;
+	if (docker)
+		return img_docker_stage(path, mtext, mlen, stage, name, st, err);
+	if (!mkdtemp(archdir) || (layout = open(archdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return rt_err_sys(err, errno, "%s", archdir);
-	*out = open(archdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*out < 0)
-		return rt_err_sys(err, errno, "%s", archdir);
-	return extract_archive(path, *out, err);
+	if (extract_archive(path, layout, err) < 0)
+		return -EINVAL;
+	return stage_layout(layout, stage, name, st, err);
 }
 
 int img_import(struct img_store *s, const char *path, const char *name, struct rt_err *err)
 {
 	_cleanup_free_ char *archdir = NULL;
 	_cleanup_free_ char *stagedir = NULL;
-	_cleanup_close_ int layout = -1;
 	_cleanup_close_ int stage = -1;
 	_cleanup_close_ int tmp = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct staged st = {0};
-	int r;
+	struct img_staged st = {0};
+	int r = 0;
 
 	if (tmp < 0)
 		return rt_err_sys(err, errno, "image store %s: tmp", s->root);
-	if (name && valid_name(name, err) < 0)
+	if (name && img_valid_name(name, err) < 0)
 		return -EINVAL;
 	if (asprintf(&archdir, "%s/tmp/archive-XXXXXX", s->root) < 0 ||
 	    asprintf(&stagedir, "%s/tmp/stage-XXXXXX", s->root) < 0)
 		return rt_err_set(err, ENOMEM, "out of memory");
-	r = open_layout(s, tmp, path, archdir, &layout, err);
-	if (r == 0 && (!mkdtemp(stagedir) ||
-		       (stage = open(stagedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
+	if (!mkdtemp(stagedir) || (stage = open(stagedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		r = rt_err_sys(err, errno, "%s", stagedir);
 	if (r == 0)
-		r = stage_layout(layout, stage, name, &st, err);
+		r = stage_any(path, archdir, stage, name, &st, err);
 	if (r == 0)
 		r = commit_blobs(s, stage, err);
 	if (r == 0)

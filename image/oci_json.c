@@ -415,3 +415,111 @@ void img_manifest_free(struct img_manifest *m)
 	m->layers = NULL;
 	m->n_layers = 0;
 }
+
+/* ---- docker-archive manifest.json, and the OCI manifest made from it ---- */
+
+void img_docker_images_free(struct img_docker_image *d, size_t n)
+{
+	for (size_t i = 0; d && i < n; i++) {
+		free(d[i].config);
+		strv_free(d[i].layers);
+		strv_free(d[i].tags);
+	}
+	free(d);
+}
+
+/* A string array of manifest.json; required ones must be non-empty. */
+static int dk_strv(yajl_val obj, const char *key, size_t i, bool required, char ***out,
+		   size_t *n, struct rt_err *err)
+{
+	yajl_val v = get(obj, key);
+
+	*out = NULL;
+	*n = 0;
+	if (!v || YAJL_IS_NULL(v)) {
+		if (!required)
+			return 0;
+		return rt_err_set(err, EINVAL, "manifest.json: [%zu].%s: missing", i, key);
+	}
+	if (!YAJL_IS_ARRAY(v))
+		return rt_err_set(err, EINVAL, "manifest.json: [%zu].%s: not an array", i, key);
+	if (!(*out = calloc(v->u.array.len + 1, sizeof(**out))))
+		return rt_err_set(err, ENOMEM, "out of memory");
+	for (size_t k = 0; k < v->u.array.len; k++) {
+		yajl_val e = v->u.array.values[k];
+
+		if (!YAJL_IS_STRING(e) || !e->u.string[0])
+			return rt_err_set(err, EINVAL, "manifest.json: [%zu].%s[%zu]: not a "
+					  "non-empty string", i, key, k);
+		if (!((*out)[k] = strdup(e->u.string)))
+			return rt_err_set(err, ENOMEM, "out of memory");
+		*n = k + 1;
+	}
+	return 0;
+}
+
+int img_docker_manifest_parse(const char *json, size_t len, struct img_docker_image **out,
+			      size_t *n, struct rt_err *err)
+{
+	_cleanup_yajl_ yajl_val root = NULL;
+	char ebuf[256] = "";
+	struct img_docker_image *d;
+
+	*out = NULL;
+	*n = 0;
+	if (strlen(json) != len)
+		return rt_err_set(err, EINVAL, "manifest.json: NUL byte in JSON");
+	root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
+	ebuf[strcspn(ebuf, "\n")] = 0;
+	if (!root)
+		return rt_err_set(err, EINVAL, "manifest.json: invalid JSON: %s", ebuf);
+	if (!YAJL_IS_ARRAY(root) || root->u.array.len == 0)
+		return rt_err_set(err, EINVAL, "manifest.json: not a non-empty array");
+	d = calloc(root->u.array.len, sizeof(*d));
+	if (!d)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < root->u.array.len; i++) {
+		yajl_val e = root->u.array.values[i], c = get(e, "Config");
+		int r;
+
+		*n = i + 1;
+		if (!YAJL_IS_OBJECT(e))
+			r = rt_err_set(err, EINVAL, "manifest.json: [%zu]: not an object", i);
+		else if (!YAJL_IS_STRING(c) || !c->u.string[0])
+			r = rt_err_set(err, EINVAL, "manifest.json: [%zu].Config: missing", i);
+		else if (!(d[i].config = strdup(c->u.string)))
+			r = rt_err_set(err, ENOMEM, "out of memory");
+		else if ((r = dk_strv(e, "Layers", i, true, &d[i].layers, &d[i].n_layers, err)) == 0)
+			r = dk_strv(e, "RepoTags", i, false, &d[i].tags, &d[i].n_tags, err);
+		if (r < 0) {
+			img_docker_images_free(d, *n);
+			*n = 0;
+			return r;
+		}
+	}
+	*out = d;
+	return 0;
+}
+
+int img_manifest_write(const struct img_desc *config, const struct img_desc *layers, size_t n,
+		       char **out, size_t *len, struct rt_err *err)
+{
+	_cleanup_gen_ yajl_gen g = yajl_gen_alloc(NULL);
+
+	if (!g)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	yajl_gen_map_open(g);
+	GS(g, "schemaVersion");
+	yajl_gen_integer(g, 2);
+	GS(g, "mediaType");
+	GS(g, IMG_MT_MANIFEST);
+	GS(g, "config");
+	gen_desc(g, config);
+	GS(g, "layers");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++)
+		gen_desc(g, &layers[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	return gen_finish(g, out, len, err);
+}

@@ -185,6 +185,31 @@ int img_blob_copy(int src_fd, int dirfd, const char *name, const struct img_desc
 	return r;
 }
 
+int img_blob_put(int dirfd, const char *data, size_t len, struct img_desc *d,
+		 struct rt_err *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char tmp[64];
+	_cleanup_close_ int fd = -1;
+
+	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
+		return rt_err_set(err, ENOMEM, "sha256 failed");
+	strcpy(d->digest, "sha256:");
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		snprintf(d->digest + 7 + 2 * i, 3, "%02x", md[i]);
+	d->size = len;
+	snprintf(tmp, sizeof(tmp), ".put-%d", (int)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || rt_write_all(fd, data, len) < 0 || fsync(fd) < 0 ||
+	    renameat(dirfd, tmp, dirfd, d->digest + 7) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		return rt_err_sys(err, e, "blob %s: write", d->digest);
+	}
+	return 0;
+}
+
 int img_blob_read_at(int dirfd, const struct img_desc *d, char **out, size_t *len,
 		     struct rt_err *err)
 {
@@ -457,7 +482,7 @@ static int gc(struct img_store *s, const struct img_index *idx, struct rt_err *e
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			return rt_err_sys(err, errno, "garbage collection: blob %s", de->d_name);
 	}
-	return 0;
+	return img_derived_gc(s, live, err);
 }
 
 int img_remove(struct img_store *s, const char *name, struct rt_err *err)

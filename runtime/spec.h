@@ -353,6 +353,7 @@ struct rt_spec_proc_cfg {
 	const char *const *env;
 	const char *cwd;
 	uint32_t uid, gid;
+	bool writable_root;     /* root.readonly false (hull run --image's overlay) */
 };
 
 /* The default config.json of `hull spec` (rootless variant with user ns). */

@@ -156,7 +156,7 @@ char *rt_spec_proc_json(bool rootless, const struct rt_spec_proc_cfg *p)
 	write_process(&w, p);
 	omap(&w, "root");
 	kv(&w, "path", "rootfs");
-	kbool(&w, "readonly", true);
+	kbool(&w, "readonly", !p->writable_root);
 	cmap(&w);
 	kv(&w, "hostname", "hull");
 	default_mounts(&w, rootless);

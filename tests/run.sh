@@ -113,6 +113,8 @@ if [ -e /dev/kvm ]; then
 else
 	echo "vm: skipped: no /dev/kvm here and the microVM is not built yet (issue 6); the test host VM above provides /dev/kvm for it"
 fi
+echo "== fuzz smoke: layer extractor (30 s)"
+if bash "$src/fuzz/smoke_unpack.sh" 30; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "== engines tier"
 echo "engines: skipped: podman/docker/containerd scenarios come with issue 5"
 
