@@ -141,7 +141,7 @@ test_update_events_oom() {
 test_update_pause_resume() {
 	local a b c
 	make_bundle "$B"
-	set_argv "$B" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /count; sleep 0.05; done; : hull-it-marker-'"$IDPREFIX"
+	set_argv "$B" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /count.new; mv /count.new /count; sleep 0.05; done; : hull-it-marker-'"$IDPREFIX"
 	cfg "$B" '.root.readonly = false'
 	hq run --detach --bundle "$B" "${IDPREFIX}a"
 	wait_for 50 test -s "$B/rootfs/count"
