@@ -655,3 +655,322 @@ Test(blk, writable_image_locked, .init = blk_rw_dev, .fini = blk_free)
 	cr_assert_eq(vdev_blk_new(img, false, &ops, &dev, &err), -EWOULDBLOCK,
 		     "a second writer is refused");
 }
+
+/* ---- console ---- */
+
+struct cmsg {
+	uint32_t id;
+	uint16_t event, value;
+} __attribute__((packed));
+
+static int s_out[2], s_err[2], s_in[2];
+static void *con;
+
+static void con_dev_cfg(bool with_stdin)
+{
+	const struct virtio_dev_ops *ops;
+	struct vdev_console_cfg cfg;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s_out), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s_err), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s_in), 0);
+	cfg = (struct vdev_console_cfg){ .in_fd = with_stdin ? s_in[0] : -1,
+					 .out_fd = s_out[0], .err_fd = s_err[0] };
+	D.loop = tloop_new();
+	cr_assert_eq(vdev_console_new(&cfg, D.loop, &ops, &con, &err), 0, "%s", err.msg);
+	close(s_out[0]);
+	close(s_err[0]);
+	close(s_in[0]);
+	dev_new(ops, con);
+	cr_assert_eq(rd(VMMIO_DEVICE_ID), 3);
+	cr_assert(offered() & 2, "multiport");
+	cr_assert_eq(rd(VMMIO_CONFIG + 4), 3, "max_nr_ports");
+	drv_init(8, ~0ull);
+}
+
+static void con_dev(void) { con_dev_cfg(true); }
+static void con_dev_nostdin(void) { con_dev_cfg(false); }
+
+static void con_free(void)
+{
+	dev_free();
+	close(s_out[1]);
+	close(s_err[1]);
+	close(s_in[1]);
+}
+
+static void post_writable(unsigned qi, uint32_t len)
+{
+	uint64_t a = galloc(len);
+	uint16_t f = VIRTQ_DESC_F_WRITE;
+
+	post(qi, 1, &a, &len, &f);
+}
+
+static void guest_ctrl(uint32_t id, uint16_t ev, uint16_t val)
+{
+	struct cmsg m = { id, ev, val };
+	uint64_t a = galloc(sizeof(m));
+	uint32_t l = sizeof(m);
+
+	memcpy(gp(a), &m, sizeof(m));
+	post(3, 1, &a, &l, NULL);
+	cr_assert(tq_used(&D.q[3], NULL, NULL), "control message consumed");
+}
+
+/* The next host -> guest control message, if any. */
+static bool host_ctrl(struct cmsg *m, char *name, size_t name_max)
+{
+	uint32_t id, len;
+	uint8_t *buf;
+
+	if (!tq_used(&D.q[2], &id, &len))
+		return false;
+	buf = gp(tq_desc(&D.q[2], id)->addr);
+	cr_assert_geq(len, sizeof(*m));
+	memcpy(m, buf, sizeof(*m));
+	if (name) {
+		size_t n = len - sizeof(*m) < name_max - 1 ? len - sizeof(*m) : name_max - 1;
+		memcpy(name, buf + sizeof(*m), n);
+		name[n] = 0;
+	}
+	return true;
+}
+
+static void expect_ctrl(uint32_t id, uint16_t ev, uint16_t val, const char *name)
+{
+	struct cmsg m;
+	char nm[32];
+
+	cr_assert(host_ctrl(&m, nm, sizeof(nm)), "a message (port %u event %u) came", id, ev);
+	cr_assert_eq(m.id, id);
+	cr_assert_eq(m.event, ev, "port %u: event %u, wanted %u", id, m.event, ev);
+	cr_assert_eq(m.value, val);
+	if (name)
+		cr_assert_str_eq(nm, name);
+}
+
+/* DEVICE_READY -> DEVICE_ADD x3; PORT_READY -> PORT_NAME, PORT_OPEN. */
+static void handshake(bool stdin_open)
+{
+	static const char *names[3] = { "stdout", "stderr", "stdin" };
+	struct cmsg m;
+
+	for (int i = 0; i < 16; i++)
+		post_writable(2, 64);
+	guest_ctrl(0xffffffff, 0, 1);
+	for (uint32_t i = 0; i < 3; i++)
+		expect_ctrl(i, 1, 0, NULL);
+	for (uint32_t i = 0; i < 3; i++) {
+		guest_ctrl(i, 3, 1);
+		expect_ctrl(i, 7, 1, names[i]);
+		if (i < 2 || stdin_open)
+			expect_ctrl(i, 6, 1, NULL);
+	}
+	cr_assert_not(host_ctrl(&m, NULL, 0), "nothing more");
+}
+
+static void guest_write(unsigned qi, const char *a, const char *b)
+{
+	uint64_t g[2] = { galloc(64), galloc(64) };
+	uint32_t l[2] = { (uint32_t)strlen(a), (uint32_t)strlen(b) }, len = 99;
+
+	memcpy(gp(g[0]), a, l[0]);
+	memcpy(gp(g[1]), b, l[1]);
+	post(qi, 2, g, l, NULL);
+	cr_assert(tq_used(&D.q[qi], NULL, &len), "tx chain returned");
+	cr_assert_eq(len, 0);
+}
+
+static void expect_read(int fd, const char *want)
+{
+	char buf[256] = {0};
+	size_t n = strlen(want), got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		cr_assert_gt(r, 0);
+		got += r;
+	}
+	cr_assert_str_eq(buf, want);
+}
+
+Test(console, handshake_and_stdout_stderr_apart, .init = con_dev, .fini = con_free)
+{
+	handshake(true);
+	guest_write(1, "hello ", "world");
+	guest_write(5, "oops", "!");
+	expect_read(s_out[1], "hello world");
+	expect_read(s_err[1], "oops!");
+}
+
+Test(console, stdin_data_then_eof, .init = con_dev, .fini = con_free)
+{
+	uint32_t id, len;
+	struct cmsg m;
+
+	handshake(true);
+	guest_ctrl(2, 6, 1);   /* the guest opened /dev/vport0p2 */
+	post_writable(6, 64);
+	post_writable(6, 64);
+	cr_assert_eq(write(s_in[1], "abc", 3), 3);
+	cr_assert_gt(tloop_run(D.loop, 2000), 0);
+	cr_assert(tq_used(&D.q[6], &id, &len));
+	cr_assert_eq(len, 3);
+	cr_assert_eq(memcmp(gp(tq_desc(&D.q[6], id)->addr), "abc", 3), 0);
+	cr_assert_not(host_ctrl(&m, NULL, 0), "no EOF yet");
+	shutdown(s_in[1], SHUT_WR);
+	cr_assert_gt(tloop_run(D.loop, 2000), 0);
+	expect_ctrl(2, 6, 0, NULL);   /* PORT_OPEN 0: read() == 0 in the guest */
+	cr_assert_not(tq_used(&D.q[6], NULL, NULL), "the EOF used no data buffer");
+	cr_assert_eq(tloop_run(D.loop, 100), 0, "stdin no longer watched");
+}
+
+Test(console, stdin_not_read_before_guest_opens, .init = con_dev, .fini = con_free)
+{
+	handshake(true);
+	post_writable(6, 64);
+	cr_assert_eq(write(s_in[1], "early", 5), 5);
+	cr_assert_eq(tloop_run(D.loop, 100), 0);
+	cr_assert_not(tq_used(&D.q[6], NULL, NULL), "Linux would drop data on a closed port");
+	guest_ctrl(2, 6, 1);
+	cr_assert(tq_used(&D.q[6], NULL, NULL), "delivered on open");
+}
+
+Test(console, no_buffers_no_busy_loop, .init = con_dev, .fini = con_free)
+{
+	uint32_t len;
+
+	handshake(true);
+	guest_ctrl(2, 6, 1);
+	cr_assert_eq(write(s_in[1], "xyz", 3), 3);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(tloop_run(D.loop, 20), 0, "stdin unwatched while no buffer is posted");
+	post_writable(6, 64);
+	cr_assert(tq_used(&D.q[6], NULL, &len));
+	cr_assert_eq(len, 3);
+}
+
+Test(console, no_stdin_port_stays_closed, .init = con_dev_nostdin, .fini = con_free)
+{
+	handshake(false);
+	guest_ctrl(2, 6, 1);
+	post_writable(6, 64);
+	cr_assert_not(tq_used(&D.q[6], NULL, NULL));
+}
+
+Test(console, backpressure, .init = con_dev, .fini = con_free)
+{
+	uint64_t a = 0;
+	uint32_t l = 1u << 20, len;
+	char buf[65536];
+	size_t total = 0;
+	int rounds = 0;
+
+	handshake(true);
+	post(1, 1, &a, &l, NULL);
+	cr_assert_not(tq_used(&D.q[1], NULL, NULL), "1 MiB does not fit a socket buffer");
+	cr_assert_eq(tloop_run(D.loop, 50), 0, "not writable: no callback, no spin");
+	while (!tq_used(&D.q[1], NULL, &len)) {
+		ssize_t r = read(s_out[1], buf, sizeof(buf));
+		cr_assert_gt(r, 0);
+		total += r;
+		tloop_run(D.loop, 100);
+		cr_assert_lt(++rounds, 10000);
+	}
+	while (total < l) {
+		ssize_t r = read(s_out[1], buf, sizeof(buf));
+		cr_assert_gt(r, 0);
+		total += r;
+	}
+	cr_assert_eq(total, l);
+}
+
+Test(console, closed_host_side_drops_output, .init = con_dev, .fini = con_free)
+{
+	handshake(true);
+	close(s_out[1]);
+	s_out[1] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	guest_write(1, "lost ", "bytes");
+	guest_write(1, "still ", "fine");
+}
+
+Test(console, control_garbage_ignored, .init = con_dev, .fini = con_free)
+{
+	struct cmsg m;
+	uint64_t a = galloc(4);
+	uint32_t l = 4;
+
+	for (int i = 0; i < 4; i++)
+		post_writable(2, 64);
+	guest_ctrl(77, 3, 1);        /* PORT_READY for a port that does not exist */
+	guest_ctrl(1, 0xffff, 9);    /* unknown event */
+	post(3, 1, &a, &l, NULL);    /* short message */
+	cr_assert(tq_used(&D.q[3], NULL, NULL));
+	cr_assert_not(host_ctrl(&m, NULL, 0));
+	for (int i = 0; i < 100; i++)
+		guest_ctrl(0, 0, 1);     /* DEVICE_READY storm: the FIFO is bounded */
+	cr_assert_not(rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET);
+}
+
+static int pty_m = -1, pty_s = -1;
+
+static void term_dev(void)
+{
+	const struct virtio_dev_ops *ops;
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	struct vdev_console_cfg cfg;
+
+	cr_assert_eq(openpty(&pty_m, &pty_s, NULL, NULL, &ws), 0);
+	cfg = (struct vdev_console_cfg){ .in_fd = pty_m, .out_fd = pty_m, .err_fd = -1,
+					 .terminal = true };
+	D.loop = tloop_new();
+	cr_assert_eq(vdev_console_new(&cfg, D.loop, &ops, &con, &err), 0, "%s", err.msg);
+	dev_new(ops, con);
+	drv_init(2, ~0ull);
+}
+
+static void term_free(void)
+{
+	dev_free();
+	close(pty_m);
+	close(pty_s);
+}
+
+Test(console, terminal_size_and_resize, .init = term_dev, .fini = term_free)
+{
+	struct winsize ws = { .ws_row = 30, .ws_col = 100 };
+	uint32_t gen = rd(VMMIO_CONFIG_GEN);
+	uint16_t cols, rows;
+
+	cr_assert(offered() & 1, "F_SIZE");
+	cr_assert_not(offered() & 2, "no multiport");
+	virtio_mmio_read(D.t, VMMIO_CONFIG, &cols, 2);
+	virtio_mmio_read(D.t, VMMIO_CONFIG + 2, &rows, 2);
+	cr_assert_eq(cols, 80);
+	cr_assert_eq(rows, 24);
+	irq_count();
+	cr_assert_eq(ioctl(pty_m, TIOCSWINSZ, &ws), 0);
+	vdev_console_winch(con);
+	cr_assert_neq(rd(VMMIO_CONFIG_GEN), gen);
+	cr_assert(rd(VMMIO_IRQ_STATUS) & VIRTIO_IRQ_CONFIG);
+	cr_assert_eq(irq_count(), 1);
+	virtio_mmio_read(D.t, VMMIO_CONFIG, &cols, 2);
+	virtio_mmio_read(D.t, VMMIO_CONFIG + 2, &rows, 2);
+	cr_assert_eq(cols, 100);
+	cr_assert_eq(rows, 30);
+}
+
+Test(console, terminal_both_ways, .init = term_dev, .fini = term_free)
+{
+	uint32_t id, len;
+
+	post_writable(0, 64);
+	cr_assert_eq(write(pty_s, "hi\n", 3), 3);
+	cr_assert_gt(tloop_run(D.loop, 2000), 0);
+	cr_assert(tq_used(&D.q[0], &id, &len));
+	cr_assert_geq(len, 2);
+	cr_assert_eq(memcmp(gp(tq_desc(&D.q[0], id)->addr), "hi", 2), 0);
+	guest_write(1, "o", "k\n");
+	expect_read(pty_s, "ok\n");
+}
