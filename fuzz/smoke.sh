@@ -9,7 +9,7 @@ fi
 make -s fuzz-virtq || exit 1
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-if ./fuzz/fuzz_virtq -max_total_time="$secs" -timeout=5 -rss_limit_mb=1024 \
+if ./fuzz/fuzz_virtq -artifact_prefix=fuzz/ -max_total_time="$secs" -timeout=5 -rss_limit_mb=1024 \
 	-print_final_stats=1 "$corpus" >fuzz/smoke.log 2>&1; then
 	grep -E 'stat::number_of_executed_units|cov:' fuzz/smoke.log | tail -2
 	echo "1 passed, 0 failed"
