@@ -402,10 +402,11 @@ void vdev_console_winch(void *dev)
 	}
 }
 
-/* Our own non-blocking handle on a caller's fd.  FIFOs and pty slaves are
- * reopened through /proc so O_NONBLOCK stays off the caller's description
- * (a shell sharing the terminal would inherit it); anything else is a
- * duplicate.  (A pty master is never reopened: that would make a new pty.) */
+/* Our own non-blocking handle on a caller's fd.  FIFOs and character
+ * devices (ttys) are reopened through /proc so O_NONBLOCK stays off the
+ * caller's file description (a shell sharing the terminal would inherit
+ * it); anything else, or when /proc is missing, is a duplicate.  A pty
+ * master (/dev/ptmx, 5:2) is never reopened: that would make a new pty. */
 static int own_fd(int fd, bool wr, int *out, struct rt_err *err)
 {
 	char path[64];
@@ -418,7 +419,7 @@ static int own_fd(int fd, bool wr, int *out, struct rt_err *err)
 	if (fstat(fd, &st) < 0)
 		return rt_err_sys(err, errno, "console: fd %d", fd);
 	if (S_ISFIFO(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143)) {
+	    (S_ISCHR(st.st_mode) && st.st_rdev != makedev(5, 2))) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		nfd = open(path, (wr ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	}

@@ -974,3 +974,21 @@ Test(console, terminal_both_ways, .init = term_dev, .fini = term_free)
 	guest_write(1, "o", "k\n");
 	expect_read(pty_s, "ok\n");
 }
+
+Test(console, caller_pipe_keeps_blocking_mode, .timeout = 10)
+{
+	const struct virtio_dev_ops *ops;
+	struct vdev_console_cfg cfg;
+	struct vm_loop *loop = tloop_new();
+	int in[2], out[2];
+	void *dev;
+
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	cfg = (struct vdev_console_cfg){ .in_fd = in[0], .out_fd = out[1], .err_fd = out[1] };
+	cr_assert_eq(vdev_console_new(&cfg, loop, &ops, &dev, &err), 0, "%s", err.msg);
+	cr_assert_not(fcntl(in[0], F_GETFL) & O_NONBLOCK, "our stdin stays blocking");
+	cr_assert_not(fcntl(out[1], F_GETFL) & O_NONBLOCK, "our stdout stays blocking");
+	ops->destroy(dev);
+	tloop_free(loop);
+}
