@@ -320,8 +320,12 @@ static void con_activate(void *dev, struct virtio_mmio *t)
 	c->t = t;
 	c->active = true;
 	if (c->terminal) {
-		/* The console port is open from the start (no control queue). */
+		/* The console port is open from the start (no control queue).
+		 * Linux reads the window size only on a config change (held
+		 * back until its probe is done): send one for the initial size. */
 		c->port[0].guest_open = true;
+		if (c->cols || c->rows)
+			virtio_mmio_config_changed(t);
 		port_rx(&c->port[0]);
 	}
 }

@@ -949,7 +949,9 @@ Test(console, terminal_size_and_resize, .init = term_dev, .fini = term_free)
 	virtio_mmio_read(D.t, VMMIO_CONFIG + 2, &rows, 2);
 	cr_assert_eq(cols, 80);
 	cr_assert_eq(rows, 24);
-	irq_count();
+	cr_assert(rd(VMMIO_IRQ_STATUS) & VIRTIO_IRQ_CONFIG, "initial size announced at DRIVER_OK");
+	cr_assert_eq(irq_count(), 1);
+	wr(VMMIO_IRQ_ACK, VIRTIO_IRQ_CONFIG);
 	cr_assert_eq(ioctl(pty_m, TIOCSWINSZ, &ws), 0);
 	vdev_console_winch(con);
 	cr_assert_neq(rd(VMMIO_CONFIG_GEN), gen);
