@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -993,4 +994,42 @@ Test(console, caller_pipe_keeps_blocking_mode, .timeout = 10)
 	cr_assert_not(fcntl(out[1], F_GETFL) & O_NONBLOCK, "our stdout stays blocking");
 	ops->destroy(dev);
 	tloop_free(loop);
+}
+
+/* A vCPU thread hammering registers while the loop thread serves a queue:
+ * no deadlock, no lost request. */
+static volatile bool stop_regs;
+
+static void *reg_thread(void *arg)
+{
+	(void)arg;
+	while (!stop_regs) {
+		uint32_t v = rd(VMMIO_IRQ_STATUS);
+		wr(VMMIO_IRQ_ACK, v);
+		rd(VMMIO_CONFIG_GEN);
+		rd(VMMIO_STATUS);
+		rd(VMMIO_QUEUE_READY);
+	}
+	return NULL;
+}
+
+Test(mmio, concurrent_registers_and_notify, .init = rng_dev, .fini = dev_free)
+{
+	pthread_t th;
+	uint16_t f = VIRTQ_DESC_F_WRITE;
+	uint32_t l = 16, len;
+	uint64_t a;
+
+	drv_init(1, ~0ull);
+	a = galloc(16);
+	stop_regs = false;
+	cr_assert_eq(pthread_create(&th, NULL, reg_thread, NULL), 0);
+	for (int i = 0; i < 20000; i++) {
+		post(0, 1, &a, &l, &f);
+		cr_assert(tq_used(&D.q[0], NULL, &len), "request %d", i);
+		cr_assert_eq(len, 16);
+	}
+	stop_regs = true;
+	pthread_join(th, NULL);
+	cr_assert_not(rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET);
 }
