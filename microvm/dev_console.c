@@ -26,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "microvm/virtio_int.h"
@@ -75,6 +76,8 @@ struct vdev_console {
 	bool terminal, active;
 	unsigned nports;
 	uint16_t cols, rows;
+	bool raw_set;               /* terminal mode: the host tty's modes to restore */
+	struct termios saved;
 	struct ctrl_out fifo[CTRL_FIFO];
 	unsigned fifo_head, fifo_len;
 	struct cport port[CON_PORTS];
@@ -353,6 +356,8 @@ static void con_destroy(void *dev)
 	if (!c)
 		return;
 	con_reset(c);
+	if (c->raw_set)
+		tcsetattr(c->port[0].in_fd, TCSANOW, &c->saved);
 	for (unsigned i = 0; i < CON_PORTS; i++) {
 		if (c->port[i].in_fd >= 0)
 			close(c->port[i].in_fd);
@@ -448,7 +453,16 @@ static int con_open_fds(struct vdev_console *c, const struct vdev_console_cfg *c
 
 	if (c->terminal) {
 		r = own_fd(cfg->in_fd, false, &c->port[0].in_fd, err);
-		return r < 0 ? r : own_fd(cfg->out_fd, true, &c->port[0].out_fd, err);
+		if (r == 0)
+			r = own_fd(cfg->out_fd, true, &c->port[0].out_fd, err);
+		/* The guest's own tty echoes and cooks: the host's must not too. */
+		if (r == 0 && c->port[0].in_fd >= 0 && tcgetattr(c->port[0].in_fd, &c->saved) == 0) {
+			struct termios raw = c->saved;
+
+			cfmakeraw(&raw);
+			c->raw_set = tcsetattr(c->port[0].in_fd, TCSANOW, &raw) == 0;
+		}
+		return r;
 	}
 	r = own_fd(cfg->out_fd, true, &c->port[0].out_fd, err);
 	if (r == 0)

@@ -1075,3 +1075,28 @@ Test(console, malformed_tx_chain_needs_reset, .init = con_dev, .fini = con_free)
 	guest_write(5, "still", " works");
 	expect_read(s_err[1], "still works");
 }
+
+Test(console, terminal_raw_while_running_then_restored, .timeout = 10)
+{
+	const struct virtio_dev_ops *ops;
+	struct vdev_console_cfg cfg;
+	struct vm_loop *loop = tloop_new();
+	struct termios tio;
+	int m, sl;
+	void *dev;
+
+	cr_assert_eq(openpty(&m, &sl, NULL, NULL, NULL), 0);
+	cr_assert_eq(tcgetattr(sl, &tio), 0);
+	cr_assert(tio.c_lflag & ECHO, "a fresh pty echoes");
+	cfg = (struct vdev_console_cfg){ .in_fd = sl, .out_fd = sl, .err_fd = -1, .terminal = true };
+	cr_assert_eq(vdev_console_new(&cfg, loop, &ops, &dev, &err), 0, "%s", err.msg);
+	cr_assert_eq(tcgetattr(sl, &tio), 0);
+	cr_assert_not(tio.c_lflag & (ECHO | ICANON), "raw while the VM runs");
+	cr_assert_not(tio.c_oflag & OPOST, "no output processing on the host side");
+	ops->destroy(dev);
+	cr_assert_eq(tcgetattr(sl, &tio), 0);
+	cr_assert(tio.c_lflag & ECHO, "restored");
+	close(m);
+	close(sl);
+	tloop_free(loop);
+}
