@@ -202,6 +202,8 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 	const struct rt_process *pr = p->proc;
 	struct rt_err err = {0};
 	const char *warning = NULL;
+	_cleanup_close_ int lfd = -1;
+	bool early;
 	int keep[] = { sock };
 
 	rt_close_fds_from(3 + p->o->preserve_fds, keep, 1);
@@ -219,19 +221,21 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 		goto fail;
 	if (warning)
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
+	early = p->seccomp && rt_process_seccomp_before_caps(pr);
+	if (early && rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
+		goto fail;
 	if (rt_process_switch_user(pr, &err) < 0)
 		goto fail;
 	if (pr->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		rt_err_sys(&err, errno, "set no_new_privs");
 		goto fail;
 	}
-	if (p->seccomp) {
-		_cleanup_close_ int lfd = -1;
-		if (rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
-			goto fail;
-	}
+	if (p->seccomp && !early && rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
+		goto fail;
 	if (pr->exec_cpu_affinity_final &&
 	    rt_process_set_affinity(pr->exec_cpu_affinity_final, &err) < 0)
+		goto fail;
+	if (rt_process_check_exec(pr->args[0], pr->env, &err) < 0)
 		goto fail;
 	environ = pr->env;
 	execvp(pr->args[0], pr->args);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +103,23 @@ static int init_identity(const struct plan *p, struct rt_err *err)
 	return 0;
 }
 
+static bool seccomp_early(const struct plan *p)
+{
+	return p->seccomp && rt_process_seccomp_before_caps(&p->spec->process);
+}
+
+static int init_seccomp(const struct plan *p, int sock, struct rt_err *err)
+{
+	_cleanup_close_ int lfd = -1;
+	bool notify = rt_seccomp_plan_has_notify(p->seccomp);
+
+	if (rt_seccomp_plan_load(p->seccomp, notify ? &lfd : NULL, err) < 0)
+		return -err->code;
+	if (notify)
+		rt_sync_send(sock, SYNC_SECCOMP_FD, 0, NULL, lfd);
+	return 0;
+}
+
 /* Steps up to "ready": everything that can fail is done here, so that
  * create reports it and start only has to exec. */
 static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_err *err)
@@ -133,16 +151,18 @@ static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
 	if (chdir(s->process.cwd) < 0)
 		return rt_err_sys(err, errno, "process.cwd %s", s->process.cwd);
+	if (seccomp_early(p) && init_seccomp(p, sock, err) < 0)
+		return -err->code;
 	if (rt_process_switch_user(&s->process, err) < 0)
 		return -err->code;
 	if (s->process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return rt_err_sys(err, errno, "set no_new_privs");
-	if (p->seccomp && rt_seccomp_plan_has_notify(p->seccomp)) {
-		_cleanup_close_ int lfd = -1;
-		if (rt_seccomp_plan_load(p->seccomp, &lfd, err) < 0)
-			return -err->code;
-		rt_sync_send(sock, SYNC_SECCOMP_FD, 0, NULL, lfd);
-	}
+	if (p->seccomp && !seccomp_early(p) && rt_seccomp_plan_has_notify(p->seccomp) &&
+	    init_seccomp(p, sock, err) < 0)
+		return -err->code;
+	/* as execvp will look it up, so that create (not start) says so */
+	if (rt_process_check_exec(s->process.args[0], p->env, err) < 0)
+		return -err->code;
 	return 0;
 }
 
@@ -186,7 +206,7 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	close(start_sock);
 	if (rt_plan_hooks(p, RT_HOOK_START_CONTAINER, host_pid, "running", &err) < 0)
 		start_fail(conn, &err);
-	if (p->seccomp && !rt_seccomp_plan_has_notify(p->seccomp) &&
+	if (p->seccomp && !seccomp_early(p) && !rt_seccomp_plan_has_notify(p->seccomp) &&
 	    rt_seccomp_plan_load(p->seccomp, NULL, &err) < 0)
 		start_fail(conn, &err);
 	if (p->spec->process.exec_cpu_affinity_final &&
