@@ -33,6 +33,9 @@ test_podman_exit_status() {
 	pm run --rm "$IMG" /no/such/binary 2>"$W/err" || rc=$?
 	# podman maps the runtime's "no such file" text to 127
 	expect_eq "missing binary status" "$rc" 127
+	rc=0
+	pm run --rm "$IMG" /etc/passwd 2>"$W/err" || rc=$?
+	expect_eq "not executable status" "$rc" 126
 }
 
 test_podman_detach_logs_exec_stop_rm() {
