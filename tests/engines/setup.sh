@@ -82,10 +82,10 @@ setup_docker() {
 	 "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 1024, "Soft": 1024}},
 	 "storage-driver": "overlay2", "log-level": "warn"}
 	EOF
-	innet setsid dockerd --config-file "$d/daemon.json" --data-root "$d/data" \
+	nsenter --net="/run/netns/$NETNS" dockerd --config-file "$d/daemon.json" --data-root "$d/data" \
 		--exec-root "$d/exec" --pidfile "$d/dockerd.pid" -H "unix://$d/docker.sock" \
 		>"$d/dockerd.log" 2>&1 </dev/null &
-	echo $! > "$d/started.pid"
+	echo $! > "$d/started.pid"  # nsenter execs: the daemon itself
 	wait_for 60 dk version || { tail -n 5 "$d/dockerd.log"; return 1; }
 	dk import - hbb:latest < "$W/rootfs.tar" >/dev/null
 }
@@ -129,8 +129,8 @@ setup_containerd() {
 	[debug]
 	  level = "warn"
 	EOF
-	innet setsid containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 </dev/null &
-	echo $! > "$d/started.pid"
+	nsenter --net="/run/netns/$NETNS" containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 </dev/null &
+	echo $! > "$d/started.pid"  # nsenter execs: the daemon itself
 	wait_for 30 ct version || { tail -n 5 "$d/containerd.log"; return 1; }
 	make_oci_archive || return 1
 	ct image import "$d/image.tar" >/dev/null
