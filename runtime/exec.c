@@ -187,10 +187,10 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 		return rt_err_wrap(err, "linux.seccomp");
 	p->pidfd = (int)syscall(SYS_pidfd_open, p->st.pid, 0);
 	if (p->pidfd < 0)
-		return rt_err_set(err, ESRCH, "container is not running");
+		return rt_err_set(err, ESRCH, "container not running");
 	/* The pid could have been reused between the state check and pidfd_open. */
 	if (!rt_state_alive(&p->st))
-		return rt_err_set(err, ESRCH, "container is not running");
+		return rt_err_set(err, ESRCH, "container not running");
 	p->ns_flags = differing_namespaces(p->st.pid);
 	if (p->st.cgroup_path && cg_open(p->st.cgroup_path, &p->cg, err) < 0)
 		return -err->code;

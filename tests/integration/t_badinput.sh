@@ -233,7 +233,7 @@ test_bad_kill_stopped() {
 	set +e; out=$(h kill "${IDPREFIX}a" KILL 2>&1); rc=$?; set -e
 	expect_eq "kill exit" "$rc" 1
 	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
-	expect_contains "kill" "$out" "container is not running"
+	expect_contains "kill" "$out" "container not running"
 	h delete "${IDPREFIX}a"
 }
 
