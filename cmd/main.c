@@ -3,10 +3,12 @@
 #include "cmd/cmd.h"
 #include "runtime/log.h"
 #include "runtime/state.h"
+#include "runtime/util.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,13 +169,17 @@ static int parse_globals(int argc, char **argv, struct cmd_globals *g)
 }
 
 /* root's state lives in /run/hull; an unprivileged user's (rootless) in
- * $XDG_RUNTIME_DIR/hull, or /tmp/hull-UID, as runc does. */
+ * $XDG_RUNTIME_DIR/hull, or /tmp/hull-UID, as runc does.  A uid 0 that is
+ * only root of a user namespace (rootless podman) cannot write /run/hull:
+ * it gets the XDG path too, unless USER says it is the real root. */
 static const char *default_root(void)
 {
 	static char buf[4096];
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *user = getenv("USER");
 
-	if (geteuid() == 0)
+	if (geteuid() == 0 &&
+	    !(xdg && xdg[0] == '/' && rt_in_partial_userns() && !(user && strcmp(user, "root") == 0)))
 		return RT_DEFAULT_ROOT;
 	if (xdg && xdg[0] == '/')
 		snprintf(buf, sizeof(buf), "%s/hull", xdg);

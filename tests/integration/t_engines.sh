@@ -58,3 +58,40 @@ test_engine_missing_executable_fails_create() {
 	[ "$rc" -ne 0 ] || fail "exec of a missing command succeeded"
 	expect_contains "exec" "$out" 'exec: "nosuchcommand": executable file not found in $PATH'
 }
+
+# Rootless podman runs hull as the "root" of a user namespace it made, with
+# no user namespace, cgroupsPath or limit in the spec (cgroup v1 delegates
+# no cgroup to a user): state under $XDG_RUNTIME_DIR, no cgroup, device
+# nodes bound, and exec still works.
+test_engine_root_of_a_user_namespace() {
+	local u=65534 x="$TESTROOT/xdg-$IDPREFIX" out
+	make_bundle "$B" sh -c 'id -u; ls -l /dev/null | cut -c1; echo pid=$$'
+	cfg "$B" '.linux.namespaces = [{type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "mount"}] |
+		del(.linux.uidMappings, .linux.gidMappings, .linux.cgroupsPath) | .linux.resources = {} |
+		.mounts = [.mounts[] | select(.destination != "/sys/fs/cgroup") |
+			if .destination == "/dev/pts" then .options -= ["gid=5"] else . end]'
+	mkdir -p "$x"
+	chown -R $u "$B" "$x"
+	rl() { setpriv --reuid $u --regid $u --clear-groups env XDG_RUNTIME_DIR="$x" USER=nobody \
+		unshare -U -r timeout 20 "$HULL" "$@"; }
+	if ! setpriv --reuid $u --regid $u --clear-groups unshare -U -r true 2>/dev/null; then
+		echo "skipped: unprivileged user namespaces are not allowed here"; return 0
+	fi
+	out=$(rl run --bundle "$B" "${IDPREFIX}a" 2>&1 </dev/null)
+	expect_eq "run" "$out" "0
+c
+pid=1"
+	expect_eq "nothing in /run/hull" "$(ls /run/hull 2>/dev/null | grep -c "^${IDPREFIX}")" 0
+	set_argv "$B" sleep 30
+	chown $u "$B/config.json"
+	# one user namespace for the three verbs, as podman keeps its own
+	out=$(setpriv --reuid $u --regid $u --clear-groups env XDG_RUNTIME_DIR="$x" USER=nobody \
+		unshare -U -r sh -c '"$1" run -d --bundle "$2" "$3" </dev/null >/dev/null 2>&1 &&
+			"$1" state "$3" | tr -d " \n" | grep -o "\"status\":\"[a-z]*\"";
+			"$1" exec "$3" sh -c "echo exec-ok; cat /proc/1/comm";
+			"$1" delete --force "$3"; ls "$XDG_RUNTIME_DIR/hull"' _ "$HULL" "$B" "${IDPREFIX}b" 2>&1)
+	expect_eq "detached, exec, delete" "$out" '"status":"running"
+exec-ok
+sleep'
+	rm -rf "$x"
+}
