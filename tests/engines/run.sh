@@ -3,7 +3,7 @@
 # runtime (hull by default), from a busybox-static image made here; nothing
 # is pulled.  Usage (root):
 #   tests/engines/run.sh [--runtime hull|crun|runc] [REGEX]
-# REGEX picks test_* functions.  ENGINES_RESULTS=FILE also writes one
+# REGEX picks test_* functions; ENGINES_TRACE=1 shows each test's trace.  ENGINES_RESULTS=FILE also writes one
 # "name<TAB>ok|FAIL|skip<TAB>why" line per test (tests/engines/compat.sh).
 # Ends with "N passed, N failed" (skipped tests are counted apart).
 #
@@ -69,6 +69,7 @@ for t in $tests; do
 		# since a container may hold a pipe open.
 		timeout -k 5 "${TEST_TIMEOUT:-120}" bash -c '
 			. "$1/lib.sh"; for f in "$1"/t_*.sh; do . "$f"; done
+			[ -z "${ENGINES_TRACE:-}" ] || { PS4="+\$(date +%T.%N | cut -c1-12) "; set -x; }
 			set -e; cd "$W"; "$2"' _ "$here" "$t" >"$W/out" 2>&1 </dev/null
 		rc=$?
 		out=$(cat "$W/out")
@@ -77,6 +78,7 @@ timed out after ${TEST_TIMEOUT:-120}s"
 	fi
 	secs=$(($(date +%s) - start))
 	why=$(printf '%s\n' "$out" | grep -E '^(FAIL|skipped):|Error|error' | head -n 1 | cut -c1-200)
+	[ -z "${ENGINES_TRACE:-}" ] || printf '%s\n' "$out" | sed 's/^/    | /'
 	if [ $rc -eq 0 ]; then
 		echo "ok   $t (${secs}s)"
 		passed=$((passed + 1))
