@@ -100,8 +100,17 @@ if [ -e /dev/kvm ]; then
 else
 	echo "vm: skipped: no /dev/kvm here and the microVM is not built yet (issue 6); the test host VM above provides /dev/kvm for it"
 fi
-echo "== engines tier"
-echo "engines: skipped: podman/docker/containerd scenarios come with issue 5"
+echo "== engines tier (podman, Docker, containerd on hull; tests/engines)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "engines: skipped: needs root"
+elif ! command -v podman >/dev/null && ! command -v dockerd >/dev/null && ! command -v containerd >/dev/null; then
+	echo "engines: skipped: no engine installed (podman, docker.io, containerd: .ci/deps)"
+else
+	log=$(mktemp /tmp/hull-engines.XXXXXX)
+	HULL="$build/hull" bash "$src/tests/engines/run.sh" 2>&1 | tee "$log"
+	tier_result engines "$log" "${PIPESTATUS[0]}"
+	rm -f "$log"
+fi
 
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
