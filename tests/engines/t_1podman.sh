@@ -39,7 +39,7 @@ test_podman_exit_status() {
 }
 
 test_podman_detach_logs_exec_stop_rm() {
-	local out t0 t1
+	local out t0 t1 rc
 	pm run -d --name pd1 "$IMG" sh -c "$TERM_LOOP" >/dev/null
 	wait_for 10 pm_logs_have pd1 started ||
 		fail "no 'started' in the logs: $(pm logs pd1 2>&1)"
@@ -50,6 +50,9 @@ test_podman_detach_logs_exec_stop_rm() {
 	expect_runtime_used exec
 	out=$(pm exec -e FOO=bar -w /tmp pd1 sh -c 'echo $FOO $(pwd)')
 	expect_eq "exec env and cwd" "$out" "bar /tmp"
+	rc=0
+	pm exec pd1 nosuchcommand 2>/dev/null || rc=$?
+	expect_eq "exec of a missing command" "$rc" 127
 	t0=$(date +%s)
 	pm stop -t 20 pd1 >/dev/null
 	t1=$(date +%s)

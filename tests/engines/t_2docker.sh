@@ -19,13 +19,19 @@ test_docker_run_rm_exit_status() {
 }
 
 test_docker_detach_logs_exec_stop_rm() {
-	local out t0 t1
+	local out t0 t1 rc
 	dkr run -d --name dd1 hbb sh -c "$TERM_LOOP" >/dev/null
 	wait_for 10 dk_logs_have dd1 started || fail "no 'started' in the logs: $(dk logs dd1 2>&1)"
 	out=$(dk exec dd1 sh -c 'echo in-exec; cat /proc/1/cmdline | tr "\0" " "')
 	expect_contains "exec" "$out" in-exec
 	expect_contains "exec sees PID 1" "$out" trap
 	expect_runtime_used exec
+	# Docker 20.10 says 126 for any exec that cannot start (runc too), and
+	# passes the runtime's words on
+	rc=0
+	out=$(dk exec dd1 nosuchcommand 2>&1) || rc=$?
+	expect_eq "exec of a missing command" "$rc" 126
+	expect_contains "its message" "$out" 'executable file not found in $PATH'
 	t0=$(date +%s)
 	dk stop -t 20 dd1 >/dev/null
 	t1=$(date +%s)
