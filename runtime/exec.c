@@ -221,6 +221,8 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 		goto fail;
 	if (warning)
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
+	if (rt_process_check_exec(pr->args[0], pr->env, &err) < 0)
+		goto fail;
 	early = p->seccomp && rt_process_seccomp_before_caps(pr);
 	if (early && rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
 		goto fail;
@@ -234,8 +236,6 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 		goto fail;
 	if (pr->exec_cpu_affinity_final &&
 	    rt_process_set_affinity(pr->exec_cpu_affinity_final, &err) < 0)
-		goto fail;
-	if (rt_process_check_exec(pr->args[0], pr->env, &err) < 0)
 		goto fail;
 	environ = pr->env;
 	execvp(pr->args[0], pr->args);

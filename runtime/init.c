@@ -151,6 +151,10 @@ static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
 	if (chdir(s->process.cwd) < 0)
 		return rt_err_sys(err, errno, "process.cwd %s", s->process.cwd);
+	/* as execvp will look it up, so that create (not start) says so; before
+	 * any seccomp filter, which may not allow the lookup's calls */
+	if (rt_process_check_exec(s->process.args[0], p->env, err) < 0)
+		return -err->code;
 	if (seccomp_early(p) && init_seccomp(p, sock, err) < 0)
 		return -err->code;
 	if (rt_process_switch_user(&s->process, err) < 0)
@@ -159,9 +163,6 @@ static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_
 		return rt_err_sys(err, errno, "set no_new_privs");
 	if (p->seccomp && !seccomp_early(p) && rt_seccomp_plan_has_notify(p->seccomp) &&
 	    init_seccomp(p, sock, err) < 0)
-		return -err->code;
-	/* as execvp will look it up, so that create (not start) says so */
-	if (rt_process_check_exec(s->process.args[0], p->env, err) < 0)
 		return -err->code;
 	return 0;
 }

@@ -330,7 +330,9 @@ static int set_ids(const struct rt_user *u, struct rt_err *err)
  * give (127 not found, 126 cannot run): podman and Docker match Go's
  * lower-case texts "executable file not found in $PATH", "no such file or
  * directory" and "permission denied".  So the check that create makes (an
- * error at start would reach them without its text) uses those words. */
+ * error at start would reach them without its text) uses those words.  It
+ * runs before the user switch, so "executable" means by anyone (X_OK as
+ * root); execve itself still has the last word. */
 static int exec_error(struct rt_err *err, const char *file, const char *what, int code)
 {
 	char msg[64];

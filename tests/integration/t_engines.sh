@@ -95,3 +95,15 @@ exec-ok
 sleep'
 	rm -rf "$x"
 }
+
+# The executable check runs before the filter: a profile that refuses the
+# lookup's calls (stat, access) does not turn into "permission denied".
+test_engine_exec_check_before_seccomp() {
+	make_bundle "$B" true
+	cfg "$B" '.process.noNewPrivileges = false |
+		.process.capabilities = {bounding: ["CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"]} |
+		.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"],
+			syscalls: [{names: ["access", "faccessat", "faccessat2", "stat", "newfstatat", "statx"],
+				    action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
+	ht run --bundle "$B" "${IDPREFIX}a" || fail "a container whose profile refuses stat and access did not run"
+}
