@@ -9,6 +9,8 @@ src=$(cd "$here/../.." && pwd)
 out=${1:-$src/docs/compat.md}
 runtimes="hull crun runc"
 tmp=$(mktemp -d /tmp/hull-compat.XXXXXX)
+# before the table is rewritten (which makes the tree dirty)
+rev=$(cd "$src" && git describe --always --dirty 2>/dev/null)
 trap 'rm -rf "$tmp"' EXIT
 
 for r in $runtimes; do
@@ -44,7 +46,7 @@ cell() {
 	echo "hybrid cgroups: v1 controllers, and a cgroup2 mount at /sys/fs/cgroup/unified)."
 	echo
 	echo "Engines: $(ver podman --version); $(ver dockerd --version); $(ver containerd --version | cut -d' ' -f1,3)."
-	echo "Runtimes: hull $(cd "$src" && git describe --always --dirty 2>/dev/null); $(ver crun --version); $(ver runc --version)."
+	echo "Runtimes: hull $rev; $(ver crun --version); $(ver runc --version)."
 	echo
 	hdr="| scenario | engine |" sep="|---|---|"
 	for r in $runtimes; do
