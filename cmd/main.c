@@ -3,10 +3,12 @@
 #include "cmd/cmd.h"
 #include "runtime/log.h"
 #include "runtime/state.h"
+#include "runtime/util.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,8 @@ static const char global_usage[] =
 	"\n"
 	"Global options:\n"
 	"  --root DIR             state directory (default " RT_DEFAULT_ROOT ", or\n"
-	"                         $XDG_RUNTIME_DIR/hull for an unprivileged user)\n"
+	"                         $XDG_RUNTIME_DIR/hull for an unprivileged user or\n"
+	"                         the root of a user namespace, as under rootless podman)\n"
 	"  --log FILE             write logs and errors to FILE\n"
 	"  --log-format text|json log line format (default text)\n"
 	"  --debug                log debug messages\n"
@@ -180,13 +183,17 @@ static int parse_globals(int argc, char **argv, struct cmd_globals *g)
 }
 
 /* root's state lives in /run/hull; an unprivileged user's (rootless) in
- * $XDG_RUNTIME_DIR/hull, or /tmp/hull-UID, as runc does. */
+ * $XDG_RUNTIME_DIR/hull, or /tmp/hull-UID, as runc does.  A uid 0 that is
+ * only root of a user namespace (rootless podman) cannot write /run/hull:
+ * it gets the XDG path too, unless USER says it is the real root. */
 static const char *default_root(void)
 {
 	static char buf[4096];
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *user = getenv("USER");
 
-	if (geteuid() == 0)
+	if (geteuid() == 0 &&
+	    !(xdg && xdg[0] == '/' && rt_in_partial_userns() && !(user && strcmp(user, "root") == 0)))
 		return RT_DEFAULT_ROOT;
 	if (xdg && xdg[0] == '/')
 		snprintf(buf, sizeof(buf), "%s/hull", xdg);

@@ -201,7 +201,10 @@ static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan
 			? "SELinux mount labels are not supported yet" : "SELinux is not enabled");
 	if (plan_namespaces(p, err) < 0 || plan_env(p, err) < 0)
 		return -err->code;
-	if (ns_rootfs_plan_new_bundle(s, p->rootfs, p->bundle, p->userns, &p->rootfs_plan, err) < 0)
+	/* Run by rootless podman, hull is already in a user namespace: device
+	 * nodes are bound, not made, there too. */
+	if (ns_rootfs_plan_new_bundle(s, p->rootfs, p->bundle, p->userns || rt_in_partial_userns(),
+				      &p->rootfs_plan, err) < 0)
 		return -err->code;
 	if (s->linux_.seccomp && rt_seccomp_plan_new(s->linux_.seccomp, &p->seccomp, err) < 0)
 		return rt_err_wrap(err, "linux.seccomp");
@@ -473,10 +476,23 @@ static int send_pidfd(const char *path, pid_t pid, struct rt_err *err)
 	return 0;
 }
 
+/* A limit that only a cgroup can apply (device rules alone do not count:
+ * a user namespace cannot make device nodes anyway). */
+static bool resources_limit(const struct rt_resources *r)
+{
+	return r->mem_limit >= 0 || r->mem_reservation >= 0 || r->mem_swap >= 0 ||
+	       r->cpu_shares >= 0 || r->cpu_quota >= 0 || r->cpu_cpus || r->cpu_mems ||
+	       r->has_pids_limit || r->blkio_weight >= 0 || r->n_blkio_weight_device ||
+	       r->n_blkio_throttle_read_bps || r->n_blkio_throttle_write_bps ||
+	       r->n_blkio_throttle_read_iops || r->n_blkio_throttle_write_iops ||
+	       r->n_hugepage_limits || r->n_unified;
+}
+
 static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creation *c,
 		     struct rt_err *err)
 {
 	const struct rt_spec *s;
+	bool privileged = geteuid() == 0 && !rt_in_partial_userns();
 
 	c->dirfd = c->sock = c->start_sock = c->master = -1;
 	if (plan_build(o, relay_ok, &c->plan, err) < 0)
@@ -485,9 +501,21 @@ static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creat
 	if (state_dir_setup(c, err) < 0)
 		return -err->code;
 	if (!o->systemd_cgroup &&
-	    (geteuid() == 0 || s->linux_.cgroups_path || s->linux_.resources.present)) {
-		if (cg_create(c->plan.cgroup_path, &s->linux_.resources, &c->cg, err) < 0)
+	    (privileged || s->linux_.cgroups_path || s->linux_.resources.present) &&
+	    cg_create(c->plan.cgroup_path, &s->linux_.resources, &c->cg, err) < 0) {
+		/* Rootless (podman's user namespace on cgroup v1 delegates no
+		 * cgroup): without a cgroupsPath or a limit to apply, a cgroup
+		 * it may not make is left out, as runc does. */
+		if (privileged || s->linux_.cgroups_path || resources_limit(&s->linux_.resources) ||
+		    (err->code != EACCES && err->code != EPERM && err->code != EROFS))
 			return -err->code;   /* cg_create names the cgroup */
+		rt_err_clear(err);
+	}
+	/* Without a cgroup of its own, the state names none for exec, ps and
+	 * pause to use. */
+	if (!o->systemd_cgroup && !c->cg) {
+		free(c->plan.cgroup_path);
+		c->plan.cgroup_path = NULL;
 	}
 	if (bind_start_socket(c, err) < 0 || spawn(c, err) < 0 || sync_until_ready(c, err) < 0)
 		return -err->code;

@@ -187,21 +187,14 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 		return rt_err_wrap(err, "linux.seccomp");
 	p->pidfd = (int)syscall(SYS_pidfd_open, p->st.pid, 0);
 	if (p->pidfd < 0)
-		return rt_err_set(err, ESRCH, "container is not running");
+		return rt_err_set(err, ESRCH, "container not running");
 	/* The pid could have been reused between the state check and pidfd_open. */
 	if (!rt_state_alive(&p->st))
-		return rt_err_set(err, ESRCH, "container is not running");
+		return rt_err_set(err, ESRCH, "container not running");
 	p->ns_flags = differing_namespaces(p->st.pid);
 	if (p->st.cgroup_path && cg_open(p->st.cgroup_path, &p->cg, err) < 0)
 		return -err->code;
 	return 0;
-}
-
-static int load_filter(const struct exec_plan *p, struct rt_err *err)
-{
-	_cleanup_close_ int lfd = -1;
-
-	return rt_seccomp_plan_load(p->seccomp, &lfd, err);
 }
 
 static _Noreturn void exec_child(const struct exec_plan *p, int sock)
@@ -209,6 +202,8 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 	const struct rt_process *pr = p->proc;
 	struct rt_err err = {0};
 	const char *warning = NULL;
+	_cleanup_close_ int lfd = -1;
+	bool early;
 	int keep[] = { sock };
 
 	rt_close_fds_from(3 + p->o->preserve_fds, keep, 1);
@@ -226,9 +221,10 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 		goto fail;
 	if (warning)
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
-	/* Without no_new_privs the filter needs CAP_SYS_ADMIN to load: before
-	 * the capabilities are dropped (see init_setup()). */
-	if (p->seccomp && !pr->no_new_privileges && load_filter(p, &err) < 0)
+	if (rt_process_check_exec(pr->args[0], pr->env, &err) < 0)
+		goto fail;
+	early = p->seccomp && rt_process_seccomp_before_caps(pr);
+	if (early && rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
 		goto fail;
 	if (rt_process_switch_user(pr, &err) < 0)
 		goto fail;
@@ -236,7 +232,7 @@ static _Noreturn void exec_child(const struct exec_plan *p, int sock)
 		rt_err_sys(&err, errno, "set no_new_privs");
 		goto fail;
 	}
-	if (p->seccomp && pr->no_new_privileges && load_filter(p, &err) < 0)
+	if (p->seccomp && !early && rt_seccomp_plan_load(p->seccomp, &lfd, &err) < 0)
 		goto fail;
 	if (pr->exec_cpu_affinity_final &&
 	    rt_process_set_affinity(pr->exec_cpu_affinity_final, &err) < 0)

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,17 +103,12 @@ static int init_identity(const struct plan *p, struct rt_err *err)
 	return 0;
 }
 
-/* Steps up to "ready": everything that can fail is done here, so that
- * create reports it and start only has to exec. */
-/* A filter that must be loaded while the process still holds
- * CAP_SYS_ADMIN: seccomp without no_new_privs. */
 static bool seccomp_early(const struct plan *p)
 {
-	return p->seccomp && !p->spec->process.no_new_privileges;
+	return p->seccomp && rt_process_seccomp_before_caps(&p->spec->process);
 }
 
-/* Load the filter; a notify listener goes to the parent. */
-static int load_seccomp_now(const struct plan *p, int sock, struct rt_err *err)
+static int init_seccomp(const struct plan *p, int sock, struct rt_err *err)
 {
 	_cleanup_close_ int lfd = -1;
 	bool notify = rt_seccomp_plan_has_notify(p->seccomp);
@@ -124,6 +120,8 @@ static int load_seccomp_now(const struct plan *p, int sock, struct rt_err *err)
 	return 0;
 }
 
+/* Steps up to "ready": everything that can fail is done here, so that
+ * create reports it and start only has to exec. */
 static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_err *err)
 {
 	const struct rt_spec *s = p->spec;
@@ -154,17 +152,18 @@ static int init_setup(const struct plan *p, int sock, pid_t host_pid, struct rt_
 		rt_sync_send(sock, SYNC_WARNING, 0, warning, -1);
 	if (chdir(s->process.cwd) < 0)
 		return rt_err_sys(err, errno, "process.cwd %s", s->process.cwd);
-	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
-	 * the process may be about to lose: it goes in now, and the rest of
-	 * the setup and the wait for start run under it (as runc and crun do). */
-	if (seccomp_early(p) && load_seccomp_now(p, sock, err) < 0)
+	/* as execvp will look it up, so that create (not start) says so; before
+	 * any seccomp filter, which may not allow the lookup's calls */
+	if (rt_process_check_exec(s->process.args[0], p->env, err) < 0)
+		return -err->code;
+	if (seccomp_early(p) && init_seccomp(p, sock, err) < 0)
 		return -err->code;
 	if (rt_process_switch_user(&s->process, err) < 0)
 		return -err->code;
 	if (s->process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return rt_err_sys(err, errno, "set no_new_privs");
-	if (!seccomp_early(p) && p->seccomp && rt_seccomp_plan_has_notify(p->seccomp) &&
-	    load_seccomp_now(p, sock, err) < 0)
+	if (p->seccomp && !seccomp_early(p) && rt_seccomp_plan_has_notify(p->seccomp) &&
+	    init_seccomp(p, sock, err) < 0)
 		return -err->code;
 	return 0;
 }

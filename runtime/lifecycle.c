@@ -96,7 +96,7 @@ static int start_locked(const char *root, struct opened *c, struct rt_err *err)
 	}
 	fd = rt_unix_connect(sock_path, SOCK_SEQPACKET, err);
 	if (fd < 0)
-		return rt_err_set(err, ESRCH, "container is not running");
+		return rt_err_set(err, ESRCH, "container not running");
 	unlink(sock_path);
 	if (rt_write_all(fd, "s", 1) < 0)
 		return rt_err_sys(err, errno, "start");
@@ -128,7 +128,7 @@ static int kill_locked(struct opened *c, int sig, bool all, struct rt_err *err)
 	int r = 0;
 
 	if (!rt_state_alive(&c->st))
-		return rt_err_set(err, ESRCH, "container is not running");
+		return rt_err_set(err, ESRCH, "container not running");
 	if (all && c->st.cgroup_path && cg_open(c->st.cgroup_path, &cg, err) == 0) {
 		r = cg_kill_all(cg, sig, err);
 		cg_handle_free(cg);
@@ -268,7 +268,7 @@ int rt_container_pause(const char *root, const char *id, bool pause, struct rt_e
 	if (open_container(root, id, &c, err) < 0)
 		return -err->code;
 	if (strcmp(c.status, pause ? "running" : "paused") != 0)
-		return rt_err_set(err, EINVAL, pause ? "container is not running"
+		return rt_err_set(err, EINVAL, pause ? "container not running"
 						     : "container is not paused");
 	if (!c.st.cgroup_path || cg_open(c.st.cgroup_path, &cg, err) < 0)
 		return rt_err_set(err, ENOTSUP, "container has no cgroup to freeze");

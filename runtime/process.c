@@ -10,8 +10,10 @@
 #include "runtime/cleanup.h"
 
 #include <ctype.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <sched.h>
 #include <stdint.h>
@@ -322,6 +324,82 @@ static int set_ids(const struct rt_user *u, struct rt_err *err)
 		return rt_err_sys(err, errno, "process.user.uid: cannot switch to uid %u",
 				  (unsigned)u->uid);
 	return 0;
+}
+
+/* Engines turn a runtime's error text into the exit status a shell would
+ * give (127 not found, 126 cannot run): podman and Docker match Go's
+ * lower-case texts "executable file not found in $PATH", "no such file or
+ * directory" and "permission denied".  So the check that create makes (an
+ * error at start would reach them without its text) uses those words.  It
+ * runs before the user switch, so "executable" means by anyone (X_OK as
+ * root); execve itself still has the last word. */
+static int exec_error(struct rt_err *err, const char *file, const char *what, int code)
+{
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "%s", strerror(code));
+	msg[0] = (char)tolower((unsigned char)msg[0]);
+	return rt_err_set(err, code, "exec: \"%s\": %s%s%s", file, what ? what : "",
+			  what ? ": " : "", msg);
+}
+
+static int exec_usable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+		return -EACCES;
+	return 0;
+}
+
+int rt_process_check_exec(const char *file, char *const *env, struct rt_err *err)
+{
+	const char *path = "/bin:/usr/bin";  /* execvp's default */
+	char cand[PATH_MAX];
+	bool denied = false;
+	int r;
+
+	if (strchr(file, '/')) {
+		r = exec_usable(file);
+		if (r == -EACCES)
+			return exec_error(err, file, NULL, EACCES);
+		snprintf(cand, sizeof(cand), "stat %s", file);
+		return r < 0 ? exec_error(err, file, cand, -r) : 0;
+	}
+	for (char *const *e = env; e && *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if (n > 0 && (size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, path, file) < sizeof(cand)) {
+			r = exec_usable(cand);
+			if (r == 0)
+				return 0;
+			denied |= r == -EACCES;
+		}
+		path += n + (path[n] == ':');
+	}
+	if (denied)
+		return exec_error(err, file, NULL, EACCES);
+	return rt_err_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+/* Without no_new_privs, loading a seccomp filter takes CAP_SYS_ADMIN.
+ * Engines (podman, Docker) run with no_new_privs off and without
+ * CAP_SYS_ADMIN in the process's set, so their filter must go in before
+ * rt_process_switch_user drops the capabilities; it then also filters the
+ * few calls hull makes until execve (setgroups, setuid, capset, accept4,
+ * read), which engine profiles allow.  Otherwise the filter goes in as late
+ * as possible, just before execve. */
+bool rt_process_seccomp_before_caps(const struct rt_process *p)
+{
+	bool admin = p->caps.present ? (p->caps.effective >> CAP_SYS_ADMIN) & 1
+				     : p->user.uid == 0;
+
+	return !p->no_new_privileges && !admin;
 }
 
 int rt_process_switch_user(const struct rt_process *p, struct rt_err *err)

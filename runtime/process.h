@@ -17,6 +17,10 @@ int rt_process_apply_attrs(const struct rt_process *p, const struct rt_personali
  * no process.capabilities, all capabilities are dropped for uid != 0 and
  * kept for uid 0. */
 int rt_process_switch_user(const struct rt_process *p, struct rt_err *err);
+bool rt_process_seccomp_before_caps(const struct rt_process *p);
+/* The executable execvp would run for file, with PATH from env: an error
+ * in the words engines match (see process.c) if there is none. */
+int rt_process_check_exec(const char *file, char *const *env, struct rt_err *err);
 /* After exec-affinity "final" is wanted: set it (called just before exec). */
 int rt_process_set_affinity(const char *cpulist, struct rt_err *err);
 /* Parse a cpu list "0-3,7" into a cpu_set_t; exported for tests. */

@@ -360,7 +360,7 @@ int rt_container_update(const char *root, const char *id, const struct rt_resour
 	if (open_locked(root, id, &c, err) < 0)
 		return -err->code;
 	if (!is_live(c.status))
-		return rt_err_set(err, EINVAL, "container is not running");
+		return rt_err_set(err, EINVAL, "container not running");
 	if (plan_update(root, id, res, &old, &eff, &config, err) < 0)
 		return -err->code;
 	if (!c.st.cgroup_path)
@@ -391,7 +391,7 @@ static int open_cgroup(const char *root, const char *id, struct rt_state *st,
 	if (open_locked(root, id, &c, err) < 0)
 		return -err->code;
 	if (!is_live(c.status))
-		return rt_err_set(err, EINVAL, "container is not running");
+		return rt_err_set(err, EINVAL, "container not running");
 	if (!c.st.cgroup_path)
 		return rt_err_set(err, ENOTSUP, "container \"%s\" has no cgroup", id);
 	if (cg_open(c.st.cgroup_path, cg, err) < 0)

@@ -408,3 +408,17 @@ char *rt_strv_join(char *const *v, const char *sep)
 	*p = '\0';
 	return out;
 }
+
+bool rt_in_partial_userns(void)
+{
+	char line[128] = "";
+	unsigned long a, b, n;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (!f)
+		return false;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return sscanf(line, "%lu %lu %lu", &a, &b, &n) != 3 || n != 4294967295UL;
+}

@@ -48,4 +48,8 @@ int rt_signal_parse(const char *s);
 char *rt_strv_join(char *const *v, const char *sep);
 size_t rt_strv_len(char *const *v);
 
+/* In a user namespace that does not map all of the host's ids (rootless
+ * podman runs its runtime as the "root" of one): uid 0 there is not root. */
+bool rt_in_partial_userns(void);
+
 #endif

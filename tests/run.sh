@@ -121,8 +121,17 @@ else
 fi
 echo "== fuzz smoke: layer extractor (30 s)"
 if bash "$src/fuzz/smoke_unpack.sh" 30; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-echo "== engines tier"
-echo "engines: skipped: podman/docker/containerd scenarios come with issue 5"
+echo "== engines tier (podman, Docker, containerd on hull; tests/engines)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "engines: skipped: needs root"
+elif ! command -v podman >/dev/null && ! command -v dockerd >/dev/null && ! command -v containerd >/dev/null; then
+	echo "engines: skipped: no engine installed (podman, docker.io, containerd: .ci/deps)"
+else
+	log=$(mktemp /tmp/hull-engines.XXXXXX)
+	HULL="$build/hull" bash "$src/tests/engines/run.sh" 2>&1 | tee "$log"
+	tier_result engines "$log" "${PIPESTATUS[0]}"
+	rm -f "$log"
+fi
 
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

@@ -233,7 +233,7 @@ test_bad_kill_stopped() {
 	set +e; out=$(h kill "${IDPREFIX}a" KILL 2>&1); rc=$?; set -e
 	expect_eq "kill exit" "$rc" 1
 	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
-	expect_contains "kill" "$out" "container is not running"
+	expect_contains "kill" "$out" "container not running"
 	h delete "${IDPREFIX}a"
 }
 
@@ -264,7 +264,7 @@ test_bad_command_missing_run() {
 	[ "$rc" -eq 1 ] || [ "$rc" -eq 127 ] || fail "exit status $rc: $out"
 	expect_eq "one line" "$(printf '%s\n' "$out" | wc -l)" 1
 	expect_contains "missing command" "$out" "/no/such/cmd"
-	expect_contains "missing command" "$out" "No such file or directory"
+	expect_contains "missing command" "$out" "no such file or directory"
 	state_empty
 }
 
@@ -291,7 +291,7 @@ test_bad_command_not_executable() {
 	make_bundle "$B" /etc/passwd
 	set +e; out=$(ht run --bundle "$B" "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	[ "$rc" -eq 1 ] || [ "$rc" -eq 126 ] || fail "exit status $rc: $out"
-	expect_contains "not executable" "$out" "Permission denied"
+	expect_contains "not executable" "$out" "permission denied"
 	state_empty
 }
 

@@ -76,7 +76,7 @@ test_kill_stopped_fails() {
 	h run --keep --bundle "$B" "${IDPREFIX}a"
 	set +e; out=$(h kill "${IDPREFIX}a" 2>&1); rc=$?; set -e
 	expect_eq "kill exit" "$rc" 1
-	expect_contains "kill" "$out" "container is not running"
+	expect_contains "kill" "$out" "container not running"
 	h delete "${IDPREFIX}a"
 }
 

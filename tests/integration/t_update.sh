@@ -94,7 +94,7 @@ test_update_bad_value_changes_nothing() {
 test_update_stopped_fails() {
 	make_bundle "$B" true
 	hq run --keep --bundle "$B" "${IDPREFIX}a"
-	expect_refused "stopped" "container is not running" --memory 64m "${IDPREFIX}a"
+	expect_refused "stopped" "container not running" --memory 64m "${IDPREFIX}a"
 	expect_refused "missing" "does not exist" --memory 64m "${IDPREFIX}nope"
 	ht delete "${IDPREFIX}a"
 }

@@ -589,3 +589,60 @@ Test(hooks, empty_list)
 
 	cr_assert_eq(rt_hooks_run(&list, RT_HOOK_PRESTART, state, &err), 0);
 }
+
+/* ---- what engines read: the executable check and the seccomp order ---- */
+
+Test(process, check_exec_texts)
+{
+	struct rt_err err = {0};
+	char dir[] = "/tmp/hull-ut-exec.XXXXXX";
+	char path[128], envpath[160];
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/tool", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(envpath, sizeof(envpath), "PATH=/nonexistent:%s", dir);
+	char *env[] = { envpath, NULL };
+
+	cr_assert_eq(rt_process_check_exec("/no/such", env, &err), -ENOENT);
+	cr_assert_str_eq(err.msg, "exec: \"/no/such\": stat /no/such: no such file or directory");
+	cr_assert_eq(rt_process_check_exec("nosuch", env, &err), -ENOENT);
+	cr_assert_str_eq(err.msg, "exec: \"nosuch\": executable file not found in $PATH");
+	/* found on PATH but not executable */
+	cr_assert_eq(rt_process_check_exec("tool", env, &err), -EACCES);
+	cr_assert_str_eq(err.msg, "exec: \"tool\": permission denied");
+	cr_assert_eq(rt_process_check_exec(dir, env, &err), -EACCES);
+	chmod(path, 0755);
+	cr_assert_eq(rt_process_check_exec("tool", env, &err), 0);
+	cr_assert_eq(rt_process_check_exec(path, env, &err), 0);
+	/* no PATH: execvp's default */
+	char *noenv[] = { NULL };
+	cr_assert_eq(rt_process_check_exec("sh", noenv, &err), 0);
+	cr_assert_eq(rt_process_check_exec("tool", noenv, &err), -ENOENT);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(process, seccomp_before_caps)
+{
+	struct rt_process p = {0};
+
+	/* root without a capabilities object keeps CAP_SYS_ADMIN: late load */
+	cr_assert_not(rt_process_seccomp_before_caps(&p));
+	p.no_new_privileges = false;
+	p.caps.present = true;
+	p.caps.effective = BIT(CAP_CHOWN) | BIT(CAP_KILL);
+	cr_assert(rt_process_seccomp_before_caps(&p));
+	p.caps.effective |= BIT(CAP_SYS_ADMIN);
+	cr_assert_not(rt_process_seccomp_before_caps(&p));
+	/* no_new_privs lets anyone load it, as late as possible */
+	p.caps.effective = 0;
+	p.no_new_privileges = true;
+	cr_assert_not(rt_process_seccomp_before_caps(&p));
+	p.no_new_privileges = false;
+	p.caps.present = false;
+	p.user.uid = 1000;
+	cr_assert(rt_process_seccomp_before_caps(&p));
+}
