@@ -42,6 +42,7 @@ int cmd_exec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 int cmd_jail(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_update(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_events(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
+int cmd_vmm(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 
 /* The option getopt just refused, as a phrase ("unknown option --x",

@@ -50,6 +50,11 @@ static const struct cmd_verb verbs[] = {
 	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR",
 	  "OCI images: import a layout or archive, list, inspect, remove, unpack to a rootfs, "
 	  "make a bundle" },
+	{ "vmm", cmd_vmm, "vmm [--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] "
+	  "[--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] [--debug] "
+	  "[--cmdline ARGS] -- CMD [ARG...]",
+	  "boot a KVM microVM and run CMD in it (root from DIR), in the foreground; exits with "
+	  "its status" },
 };
 
 static const char global_usage[] =
