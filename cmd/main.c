@@ -1,6 +1,7 @@
 /* hull: global flags, the verb table, and the one place errors are printed. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "microvm/vmm.h"
 #include "runtime/log.h"
 #include "runtime/state.h"
 
@@ -50,9 +51,7 @@ static const struct cmd_verb verbs[] = {
 	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR",
 	  "OCI images: import a layout or archive, list, inspect, remove, unpack to a rootfs, "
 	  "make a bundle" },
-	{ "vmm", cmd_vmm, "vmm [--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] "
-	  "[--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] [--debug] "
-	  "[--cmdline ARGS] -- CMD [ARG...]",
+	{ "vmm", cmd_vmm, "vmm " VMM_USAGE,
 	  "boot a KVM microVM and run CMD in it (root from DIR), in the foreground; exits with "
 	  "its status" },
 };

@@ -46,6 +46,14 @@ struct vm_guest_proc {
 int vm_initrd_build(const struct vm_guest_proc *proc, const char *rootfs_dir, int *out_fd,
 		    struct rt_err *err);
 
+/* The VMM's command line (hull vmm, hull-vmm): its status, or -1 with err. */
+int vmm_cli(int argc, char **argv, struct rt_err *err);
+#define VMM_USAGE "[--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] " \
+	"[--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
+	"[--debug] [--cmdline ARGS] -- CMD [ARG...]"
+/* Drops every capability and installs the VMM's seccomp filter. */
+int vmm_jail(struct rt_err *err);
+
 /* Default guest kernel (make guest-kernel). */
 #define VMM_DEFAULT_KERNEL "/var/cache/hull/kernel/vmlinux"
 /* Guest RAM a VMM needs beyond itself, and its own overhead, in MiB. */

@@ -52,6 +52,7 @@ static void plan_clear(struct plan *p)
 		rt_seccomp_plan_free(p->seccomp);
 	if (p->spec)
 		rt_spec_free(p->spec);
+	vm_plan_clear(&p->vm);
 }
 
 static char *format_map(const struct rt_id_map *m, size_t n)
@@ -162,6 +163,27 @@ static void plan_warn_ambient(const struct rt_caps *caps)
 				 "not raised", rt_cap_name(c) ? rt_cap_name(c) : "?");
 }
 
+/* VM mode: the workload's seccomp filter has no meaning for the VMM, which
+ * installs its own; everything the VMM needs is opened here. */
+static int plan_vm(struct plan *p, struct rt_err *err)
+{
+	bool vm;
+
+	if (vm_plan_wanted(p->spec, p->o->vm, &vm, err) < 0)
+		return -err->code;
+	if (!vm) {
+		if (p->o->kernel)
+			return rt_err_set(err, EINVAL, "--kernel is for VM isolation (--vm or the "
+					  "annotation org.hull.isolation=vm)");
+		return 0;
+	}
+	if (p->seccomp) {
+		rt_seccomp_plan_free(p->seccomp);
+		p->seccomp = NULL;
+	}
+	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, &p->vm, err);
+}
+
 static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan *p,
 		      struct rt_err *err)
 {
@@ -169,6 +191,7 @@ static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan
 	const struct rt_spec *s;
 
 	memset(p, 0, sizeof(*p));
+	vm_plan_init(&p->vm);
 	for (int k = 0; k < RT_NS__COUNT; k++)
 		p->join_fd[k] = -1;
 	p->o = o;
@@ -207,7 +230,7 @@ static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan
 	if (cg_resolve_path(s->linux_.cgroups_path, o->id, o->systemd_cgroup, &p->cgroup_path,
 			    err) < 0)
 		return -err->code;
-	return 0;
+	return plan_vm(p, err);
 }
 
 /* ---- create ---------------------------------------------------------- */

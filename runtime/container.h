@@ -21,6 +21,8 @@ struct rt_create_opts {
 	bool systemd_cgroup;
 	bool detach;                 /* run only */
 	bool keep;                   /* run only: do not delete after exit */
+	bool vm;                     /* --vm: run process.args in a microVM */
+	const char *kernel;          /* --kernel: the microVM's guest kernel */
 };
 
 int rt_container_create(const struct rt_create_opts *o, struct rt_err *err);
