@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "microvm/vm.h"
+#include "microvm/vm_seccomp.h"
 #include "runtime/cleanup.h"
 
 uint64_t vm_elapsed_us(const struct vm *vm)
@@ -73,9 +74,9 @@ static void build_cmdline(struct vm *vm, char *buf, size_t len)
 {
 	const struct vmm_config *c = vm->cfg;
 
-	/* COM2 is both the kernel console (dropped unless --debug) and the
-	 * control channel; COM1 is the workload's stdio. */
-	snprintf(buf, len, "console=ttyS1 %s reboot=k panic=-1 pci=off nomodules "
+	/* COM1 is the kernel's console (dropped unless --debug), COM2 the
+	 * control channel; the workload's stdio is the virtio console. */
+	snprintf(buf, len, "console=ttyS0 %s reboot=k panic=-1 pci=off nomodules "
 		 "no_timer_check tsc=reliable i8042.noaux 8250.nr_uarts=2 rdinit=/init%s%s",
 		 c->debug ? "loglevel=7" : "quiet loglevel=0",
 		 c->cmdline_extra ? " " : "", c->cmdline_extra ? c->cmdline_extra : "");
@@ -158,8 +159,12 @@ static int setup_serial(struct vm *vm, struct rt_err *err)
 {
 	const struct vmm_config *c = vm->cfg;
 
-	serial_init(&vm->com1, vm, VM_PORT_COM1, 4, c->stdout_fd, c->stdin_fd);
-	serial_init(&vm->com2, vm, VM_PORT_COM2, 3, c->debug ? STDERR_FILENO : -1, -1);
+	int dbg = c->debug ? STDERR_FILENO : -1;
+
+	/* Quiet, the kernel prints nothing on COM1 but a panic; a guest
+	 * without a virtio console (another kernel) has its stdio there. */
+	serial_init(&vm->com1, vm, VM_PORT_COM1, 4, c->debug ? STDERR_FILENO : c->stdout_fd, -1);
+	serial_init(&vm->com2, vm, VM_PORT_COM2, 3, dbg, -1);
 	return serial_attach(&vm->com1, err);
 }
 
@@ -196,6 +201,7 @@ static int vm_steps(struct vm *vm, struct rt_err *err)
 	    load_guest(vm, cmdline, err) < 0 ||
 	    vm_vcpus_create(vm, err) < 0 ||
 	    vm_vcpus_start(vm, err) < 0 ||
+	    vm_seccomp_load(err) < 0 ||
 	    vm_loop_run(vm->loop, err) < 0)
 		return -err->code;
 	return 0;

@@ -55,13 +55,22 @@ struct serial {
 	unsigned rx_head, rx_len;
 };
 
+#define VM_MAX_QUEUES 8
+
+struct vm_dev_slot;
+struct vm_queue_kick {
+	struct vm_dev_slot *slot;
+	uint16_t q;
+	int fd;                     /* ioeventfd */
+};
+
 struct vm_dev_slot {
 	struct virtio_mmio *t;
 	uint64_t base;
 	int irq;
 	int irqfd;
-	int ioeventfds[16];
-	int n_ioeventfds;
+	struct vm_queue_kick kicks[VM_MAX_QUEUES];
+	int n_kicks;
 };
 
 struct vcpu {

@@ -99,7 +99,16 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, struct rt_err *err);
 /* Return a chain to the guest with len bytes written. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 
-/* Devices.  Each returns its ops and an opaque device pointer. */
+/* Devices.  Each returns its ops and an opaque device pointer; after a
+ * successful virtio_mmio_new the transport owns the device (virtio_mmio_free
+ * calls ops->destroy).
+ *
+ * Console ports (normal mode, multiport), as the guest sees them:
+ * /dev/vport<N>p0 stdout, p1 stderr, p2 stdin (sysfs names "stdout",
+ * "stderr", "stdin"); stdin ends with the host closing port 2, which reads
+ * as EOF.  Terminal mode: one console port, /dev/hvc0, both ways.  The
+ * console works on duplicates of the fds, non-blocking; the VMM must ignore
+ * SIGPIPE. */
 struct vdev_console_cfg {
 	int in_fd;        /* workload stdin (or the pty); -1 for none */
 	int out_fd;       /* workload stdout */
@@ -108,6 +117,9 @@ struct vdev_console_cfg {
 };
 int vdev_console_new(const struct vdev_console_cfg *cfg, struct vm_loop *loop,
 		     const struct virtio_dev_ops **ops, void **dev, struct rt_err *err);
+/* Terminal mode: the pty's window size changed (SIGWINCH); re-read it and
+ * raise a config-change interrupt.  Event-loop thread. */
+void vdev_console_winch(void *dev);
 int vdev_blk_new(const char *path, bool readonly, const struct virtio_dev_ops **ops,
 		 void **dev, struct rt_err *err);
 int vdev_rng_new(const struct virtio_dev_ops **ops, void **dev, struct rt_err *err);

@@ -17,7 +17,9 @@ struct vmm_config {
 	int initrd_fd;            /* cpio (newc) from vm_initrd_build() */
 	uint64_t mem_mib;         /* guest RAM */
 	int cpus;                 /* vCPUs */
-	int stdin_fd, stdout_fd;  /* the workload's stdio (8250 COM1 until virtio) */
+	int stdin_fd, stdout_fd, stderr_fd;  /* the workload's stdio (virtio console) */
+	const char *disk;         /* the root's disk image, or NULL (root in the initramfs) */
+	bool disk_rw;             /* attach it read-write (default: read-only, shared) */
 	bool debug;               /* kernel log on stderr */
 	bool boot_time;           /* log time from VMM start to guest init */
 	const char *cmdline_extra;
@@ -49,9 +51,9 @@ int vm_initrd_build(const struct vm_guest_proc *proc, const char *rootfs_dir, in
 /* The VMM's command line (hull vmm, hull-vmm): its status, or -1 with err. */
 int vmm_cli(int argc, char **argv, struct rt_err *err);
 #define VMM_USAGE "[--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] " \
-	"[--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
+	"[--disk IMAGE [--disk-rw]] [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
 	"[--debug] [--cmdline ARGS] -- CMD [ARG...]"
-/* Drops every capability and installs the VMM's seccomp filter. */
+/* Drops every capability (the seccomp filter comes after setup). */
 int vmm_jail(struct rt_err *err);
 
 /* Default guest kernel (make guest-kernel). */

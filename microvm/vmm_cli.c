@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 enum { O_KERNEL = 256, O_MEM, O_CPUS, O_ROOTFS, O_READONLY, O_ENV, O_CWD, O_USER, O_HOSTNAME,
-       O_BOOT_TIME, O_DEBUG, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
+       O_BOOT_TIME, O_DEBUG, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
 
 static int usage_error(struct rt_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -95,6 +95,8 @@ static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 	case O_HOSTNAME: o->proc.hostname = arg; return 0;
 	case O_BOOT_TIME: o->cfg.boot_time = true; return 0;
 	case O_DEBUG: o->cfg.debug = true; return 0;
+	case O_DISK: o->cfg.disk = arg; return 0;
+	case O_DISK_RW: o->cfg.disk_rw = true; return 0;
 	case O_CMDLINE: o->cfg.cmdline_extra = arg; return 0;
 	case O_USER: return parse_user(arg, &o->proc, err);
 	case O_ENV:
@@ -168,6 +170,8 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 		{ "hostname", required_argument, NULL, O_HOSTNAME },
 		{ "boot-time", no_argument, NULL, O_BOOT_TIME },
 		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "disk-rw", no_argument, NULL, O_DISK_RW },
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
 		{ "kvm-fd", required_argument, NULL, O_KVM_FD },
 		{ "kernel-fd", required_argument, NULL, O_KERNEL_FD },
@@ -177,7 +181,7 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 	};
 	struct vmm_opts o = { .cfg = { .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
 				       .mem_mib = 256, .cpus = 1, .stdin_fd = STDIN_FILENO,
-				       .stdout_fd = STDOUT_FILENO } };
+				       .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO } };
 	int c, status = 0;
 
 	opterr = 0;

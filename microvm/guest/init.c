@@ -5,6 +5,7 @@
  * reaps every child, and writes the workload's status to the exit port,
  * which ends the VM.  Standalone on purpose: nothing from hull's runtime. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PORT_EXIT 0x510
@@ -37,6 +39,8 @@ struct proc {
 	const char *cwd, *hostname, *root;
 	int readonly;
 };
+
+static int err_fd = -1;    /* the workload's stderr once open: hull's errors go there */
 
 static void say(const char *fmt, ...)
 {
@@ -67,15 +71,13 @@ static __attribute__((noreturn)) void die(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
-	int fd = open("/dev/ttyS0", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	int fd = err_fd >= 0 ? err_fd : open("/dev/ttyS0", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (fd >= 0) {
-		dprintf(fd, "hull-init: %s\n", buf);
-		tcdrain(fd);
-	}
+	if (fd >= 0)
+		dprintf(fd, "hull: guest: %s\n", buf);
 	say("%s", buf);
 	finish(127);
 }
@@ -190,7 +192,65 @@ static int open_tty(const char *path, int flags)
 	return fd;
 }
 
-static __attribute__((noreturn)) void child(const struct proc *p, int console)
+/* The virtio console's port named name (sysfs), opened from /dev. */
+static int open_port(const char *name, int flags)
+{
+	DIR *d = opendir("/sys/class/virtio-ports");
+	struct dirent *de;
+	char path[300], buf[32];
+	int fd = -1;
+
+	while (d && fd < 0 && (de = readdir(d))) {
+		int nfd;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", de->d_name);
+		nfd = open(path, O_RDONLY | O_CLOEXEC);
+		n = nfd >= 0 ? read(nfd, buf, sizeof(buf) - 1) : -1;
+		if (nfd >= 0)
+			close(nfd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		if (strcmp(buf, name))
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+		fd = open(path, flags | O_NOCTTY | O_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+/* stdin, stdout, stderr: the console's named ports, which the driver adds
+ * shortly after it probes (control messages), so wait for them a little;
+ * without a virtio console (another kernel), the first UART for all three. */
+static void open_stdio(int fds[3])
+{
+	static const char *const names[3] = { "stdin", "stdout", "stderr" };
+	static const int flags[3] = { O_RDONLY, O_WRONLY, O_WRONLY };
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+
+	for (int tries = 0; access("/sys/bus/virtio/drivers/virtio_console", F_OK) == 0 &&
+	     tries < 2000; tries++) {
+		for (int i = 0; i < 3; i++)
+			if (fds[i] < 0)
+				fds[i] = open_port(names[i], flags[i]);
+		if (fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0)
+			return;
+		nanosleep(&tick, NULL);
+	}
+	for (int i = 0; i < 3; i++)
+		if (fds[i] < 0)
+			fds[i] = open_tty("/dev/ttyS0", O_RDWR);
+	if (fds[1] < 0)
+		die("no console: %s", strerror(errno));
+}
+
+static __attribute__((noreturn)) void child(const struct proc *p, const int stdio[3])
 {
 	sigset_t all;
 	extern char **environ;
@@ -199,7 +259,7 @@ static __attribute__((noreturn)) void child(const struct proc *p, int console)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	setsid();
 	for (int i = 0; i < 3; i++)
-		if (dup2(console, i) < 0)
+		if (dup2(stdio[i], i) < 0)
 			_exit(127);
 	if (setgroups((size_t)p->n_groups, p->groups) < 0 || setgid(p->gid) < 0 ||
 	    setuid(p->uid) < 0) {
@@ -249,19 +309,17 @@ int main(void)
 	static struct proc p;
 	sigset_t set;
 	const char *root;
-	int console, ctl, sfd, status;
+	int stdio[3] = { -1, -1, -1 }, ctl, sfd, status;
 	pid_t pid;
 
 	if (ioperm(PORT_EXIT, 8, 1) == 0)
 		outb(1, PORT_BOOT);
 	mnt("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC, NULL);
+	mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC, NULL);
 	mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
 	read_config(&p);
-	console = open_tty("/dev/hvc0", O_RDWR);
-	if (console < 0)
-		console = open_tty("/dev/ttyS0", O_RDWR);
-	if (console < 0)
-		die("no console: %s", strerror(errno));
+	open_stdio(stdio);
+	err_fd = stdio[2];
 	ctl = open_tty("/dev/ttyS1", O_RDONLY | O_NONBLOCK);
 	root = setup_root(&p);
 	enter_root(root);
@@ -275,10 +333,9 @@ int main(void)
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (pid == 0)
-		child(&p, console);
+		child(&p, stdio);
 	status = supervise(pid, sfd, ctl);
 	/* The workload's end is the VM's end: its leftovers go with it. */
 	kill(-1, SIGKILL);
-	tcdrain(console);
 	finish(status);
 }
