@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "microvm/disk.h"
 #include "microvm/vm_plan.h"
 #include "microvm/vmm.h"
 #include "runtime/cleanup.h"
@@ -22,21 +23,23 @@
 
 void vm_plan_init(struct vm_plan *vp)
 {
-	*vp = (struct vm_plan){ .vmm_fd = -1, .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1 };
+	*vp = (struct vm_plan){ .vmm_fd = -1, .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
+			       .disk_fd = -1 };
 }
 
 void vm_plan_clear(struct vm_plan *vp)
 {
-	int *fds[] = { &vp->vmm_fd, &vp->kvm_fd, &vp->kernel_fd, &vp->initrd_fd };
+	int *fds[] = { &vp->vmm_fd, &vp->kvm_fd, &vp->kernel_fd, &vp->initrd_fd, &vp->disk_fd };
 
 	for (size_t i = 0; i < RT_ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]), *fds[i] = -1;
 }
 
-void vm_plan_fds(const struct vm_plan *vp, int fds[4])
+void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS])
 {
 	fds[0] = vp->vmm_fd, fds[1] = vp->kvm_fd, fds[2] = vp->kernel_fd, fds[3] = vp->initrd_fd;
+	fds[4] = vp->disk_fd;
 }
 
 int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err *err)
@@ -101,8 +104,21 @@ static int plan_resources(const struct rt_spec *s, struct vm_plan *vp, struct rt
 	return 0;
 }
 
-static int plan_initrd(const struct rt_spec *s, const char *rootfs, struct vm_plan *vp,
-		       struct rt_err *err)
+/* The root: an erofs (or ext4) image of rootfs, cached by content, shared
+ * read-only; the guest puts a tmpfs overlay on it unless root.readonly. */
+static int plan_disk(const char *rootfs, struct vm_plan *vp, struct rt_err *err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (vm_disk_for_rootfs(rootfs, &path, err) < 0)
+		return rt_err_wrap(err, "microVM: root disk");
+	vp->disk_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (vp->disk_fd < 0)
+		return rt_err_sys(err, errno, "microVM: root disk %s", path);
+	return 0;
+}
+
+static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_err *err)
 {
 	const struct rt_process *p = &s->process;
 	struct vm_guest_proc g = {
@@ -112,7 +128,7 @@ static int plan_initrd(const struct rt_spec *s, const char *rootfs, struct vm_pl
 		.readonly_root = s->root_readonly, .terminal = p->terminal,
 	};
 
-	if (vm_initrd_build(&g, rootfs, &vp->initrd_fd, err) < 0)
+	if (vm_initrd_build(&g, NULL, &vp->initrd_fd, err) < 0)
 		return rt_err_wrap(err, "microVM");
 	return 0;
 }
@@ -135,7 +151,9 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 	vp->vmm_fd = open_vmm(err);
 	if (vp->vmm_fd < 0)
 		return rt_err_wrap(err, "microVM");
-	return plan_initrd(s, rootfs, vp, err);
+	if (plan_disk(rootfs, vp, err) < 0)
+		return -err->code;
+	return plan_initrd(s, vp, err);
 }
 
 static int keep_fd(int fd, struct rt_err *err)
@@ -149,9 +167,9 @@ static int keep_fd(int fd, struct rt_err *err)
 
 int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err)
 {
-	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16];
+	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16], disk[32];
 	char *argv[] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
-			 "--mem", mem, "--cpus", cpus, NULL };
+			 "--mem", mem, "--cpus", cpus, "--disk", disk, NULL };
 	char *envp[] = { NULL };
 
 	snprintf(kvm, sizeof(kvm), "%d", vp->kvm_fd);
@@ -159,8 +177,10 @@ int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err)
 	snprintf(initrd, sizeof(initrd), "%d", vp->initrd_fd);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)vp->mem_mib);
 	snprintf(cpus, sizeof(cpus), "%d", vp->cpus);
+	/* The image's host path is out of reach in here; its fd is not. */
+	snprintf(disk, sizeof(disk), "/proc/self/fd/%d", vp->disk_fd);
 	if (keep_fd(vp->kvm_fd, err) < 0 || keep_fd(vp->kernel_fd, err) < 0 ||
-	    keep_fd(vp->initrd_fd, err) < 0)
+	    keep_fd(vp->initrd_fd, err) < 0 || keep_fd(vp->disk_fd, err) < 0)
 		return -err->code;
 	syscall(SYS_execveat, vp->vmm_fd, "", argv, envp, AT_EMPTY_PATH);
 	return rt_err_sys(err, errno, "exec the VMM");

@@ -15,7 +15,7 @@ struct rt_spec;
 
 struct vm_plan {
 	bool enabled;
-	int vmm_fd, kvm_fd, kernel_fd, initrd_fd;
+	int vmm_fd, kvm_fd, kernel_fd, initrd_fd, disk_fd;
 	uint64_t mem_mib;
 	int cpus;
 };
@@ -28,8 +28,9 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 		  struct vm_plan *vp, struct rt_err *err);
 void vm_plan_init(struct vm_plan *vp);
 void vm_plan_clear(struct vm_plan *vp);
-/* The fds to keep open in the container's init (4 of them). */
-void vm_plan_fds(const struct vm_plan *vp, int fds[4]);
+/* The fds to keep open in the container's init. */
+#define VM_PLAN_NFDS 5
+void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS]);
 /* In the container's init, instead of the workload's exec. */
 int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err);
 

@@ -161,14 +161,14 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	pid_t host_pid;
 	char c;
 	int conn;
-	int keep[6] = { sock, start_sock };
+	int keep[2 + VM_PLAN_NFDS] = { sock, start_sock };
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (rt_sync_expect(sock, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
 	host_pid = m.value;
 	vm_plan_fds(&p->vm, keep + 2);
-	rt_close_fds_from(3 + p->o->preserve_fds + p->listen_fds, keep, 6);
+	rt_close_fds_from(3 + p->o->preserve_fds + p->listen_fds, keep, 2 + VM_PLAN_NFDS);
 	if (init_setup(p, sock, host_pid, &err) < 0) {
 		rt_sync_send_err(sock, &err);
 		_exit(1);
