@@ -15,11 +15,12 @@
 
 static const struct cmd_verb verbs[] = {
 	{ "create", cmd_create, "create [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] "
-	  "[--pidfd-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
-	  "create a container from an OCI bundle; it waits for start" },
+	  "[--pidfd-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] "
+	  "[--vm [--kernel FILE]] ID",
+	  "create a container from an OCI bundle (--vm: in a KVM microVM); it waits for start" },
 	{ "start", cmd_start, "start ID", "run the user process of a created container" },
 	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
-	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
+	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] [--vm [--kernel FILE]] ID",
 	  "create and start a container; without --detach wait and exit with its status" },
 	{ "state", cmd_state, "state ID", "print the runtime-spec state of a container as JSON" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]",

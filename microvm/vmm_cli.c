@@ -5,6 +5,7 @@
 #include "config.h"
 #include "microvm/vmm.h"
 #include "runtime/cleanup.h"
+#include "runtime/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 enum { O_KERNEL = 256, O_MEM, O_CPUS, O_ROOTFS, O_READONLY, O_ENV, O_CWD, O_USER, O_HOSTNAME,
-       O_BOOT_TIME, O_DEBUG, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
+       O_BOOT_TIME, O_DEBUG, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
 
 static int usage_error(struct rt_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -47,7 +48,7 @@ static int strv_push(char ***v, size_t *n, char *s)
 struct vmm_opts {
 	struct vmm_config cfg;
 	struct vm_guest_proc proc;
-	const char *kernel, *rootfs;
+	const char *kernel, *rootfs, *dump_initrd;
 	size_t n_env;
 };
 
@@ -96,6 +97,7 @@ static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 	case O_BOOT_TIME: o->cfg.boot_time = true; return 0;
 	case O_DEBUG: o->cfg.debug = true; return 0;
 	case O_DISK: o->cfg.disk = arg; return 0;
+	case O_DUMP_INITRD: o->dump_initrd = arg; return 0;
 	case O_DISK_RW: o->cfg.disk_rw = true; return 0;
 	case O_CMDLINE: o->cfg.cmdline_extra = arg; return 0;
 	case O_USER: return parse_user(arg, &o->proc, err);
@@ -156,6 +158,22 @@ static int open_inputs(struct vmm_opts *o, struct rt_err *err)
 	return 0;
 }
 
+static int dump(int fd, const char *path, struct rt_err *err)
+{
+	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char buf[65536];
+	ssize_t n;
+
+	if (out < 0)
+		return rt_err_sys(err, errno, "%s", path);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return rt_err_sys(err, errno, "initramfs");
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (rt_write_all(out, buf, (size_t)n) < 0)
+			return rt_err_sys(err, errno, "%s", path);
+	return n < 0 ? rt_err_sys(err, errno, "%s", path) : 0;
+}
+
 int vmm_cli(int argc, char **argv, struct rt_err *err)
 {
 	static const struct option opts[] = {
@@ -171,6 +189,7 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 		{ "boot-time", no_argument, NULL, O_BOOT_TIME },
 		{ "debug", no_argument, NULL, O_DEBUG },
 		{ "disk", required_argument, NULL, O_DISK },
+		{ "dump-initrd", required_argument, NULL, O_DUMP_INITRD },
 		{ "disk-rw", no_argument, NULL, O_DISK_RW },
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
 		{ "kvm-fd", required_argument, NULL, O_KVM_FD },
@@ -199,6 +218,14 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 	o.proc.args = argv + optind;
 	if (o.cfg.initrd_fd < 0 && optind >= argc) {
 		usage_error(err, "no command to run");
+		goto out;
+	}
+	if (o.dump_initrd) {     /* for bench/vmboot.sh: the same initramfs for QEMU */
+		if (!o.proc.env && strv_push(&o.proc.env, &o.n_env, "PATH=/bin") < 0)
+			status = rt_err_set(err, ENOMEM, "out of memory");
+		else if (vm_initrd_build(&o.proc, o.rootfs, &o.cfg.initrd_fd, err) < 0 ||
+			 dump(o.cfg.initrd_fd, o.dump_initrd, err) < 0)
+			status = -1;
 		goto out;
 	}
 	if (open_inputs(&o, err) < 0 || vmm_jail(err) < 0 || vmm_run(&o.cfg, &status, err) < 0)

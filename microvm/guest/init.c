@@ -225,6 +225,21 @@ static int open_port(const char *name, int flags)
 	return fd;
 }
 
+/* A virtio console device is bound to its driver (the driver alone
+ * registers even where the VMM offers no console). */
+static int has_console(void)
+{
+	DIR *d = opendir("/sys/bus/virtio/drivers/virtio_console");
+	struct dirent *de;
+	int found = 0;
+
+	while (d && !found && (de = readdir(d)))
+		found = !strncmp(de->d_name, "virtio", 6);
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /* stdin, stdout, stderr: the console's named ports, which the driver adds
  * shortly after it probes (control messages), so wait for them a little;
  * without a virtio console (another kernel), the first UART for all three. */
@@ -234,8 +249,7 @@ static void open_stdio(int fds[3])
 	static const int flags[3] = { O_RDONLY, O_WRONLY, O_WRONLY };
 	struct timespec tick = { 0, 5 * 1000 * 1000 };
 
-	for (int tries = 0; access("/sys/bus/virtio/drivers/virtio_console", F_OK) == 0 &&
-	     tries < 2000; tries++) {
+	for (int tries = 0; has_console() && tries < 2000; tries++) {
 		for (int i = 0; i < 3; i++)
 			if (fds[i] < 0)
 				fds[i] = open_port(names[i], flags[i]);
