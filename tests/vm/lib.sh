@@ -15,7 +15,7 @@ make_rootfs() {
 
 # vmm [hull vmm flags] -- CMD...: one VM from the test rootfs.
 vmm() {
-	timeout 300 "$HULL" vmm --kernel "$KERNEL" --rootfs "$work/rootfs" "$@"
+	timeout -k 10 300 "$HULL" vmm --kernel "$KERNEL" --rootfs "$work/rootfs" "$@"
 }
 
 fail() {

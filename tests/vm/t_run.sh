@@ -11,7 +11,7 @@ bundle() {
 }
 
 hrun() {
-	timeout 300 "$HULL" --root "$work/state" "$@"
+	timeout -k 10 300 "$HULL" --root "$work/state" "$@"
 }
 
 test_run_vm_echo_and_status() {

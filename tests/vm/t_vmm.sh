@@ -93,3 +93,29 @@ test_boot_time_logged() {
 	err=$(vmm --boot-time -- true 2>&1 >/dev/null)
 	case $err in *"guest init started "*" ms after VMM start"*) ;; *) fail "stderr: $err" ;; esac
 }
+
+test_stdin_piped() {
+	out=$(printf 'line one\nline two\n' | vmm -- sh -c 'cat; echo "eof seen"')
+	expect_eq "output" "$out" "$(printf 'line one\nline two\neof seen')"
+}
+
+test_stdout_stderr_apart() {
+	out=$(vmm -- sh -c 'echo to-out; echo to-err >&2' 2>"$work/err")
+	expect_eq "stdout" "$out" "to-out"
+	expect_eq "stderr" "$(cat "$work/err")" "to-err"
+}
+
+test_missing_kvm() {
+	st=0
+	err=$(unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh \
+		"$HULL" vmm --kernel "$KERNEL" --rootfs "$work/rootfs" -- true 2>&1) || st=$?
+	expect_eq "status" "$st" 1
+	case $err in *"/dev/kvm"*"No such file"*) ;; *) fail "error: $err" ;; esac
+}
+
+test_bzimage() {
+	bz=${HULL_VM_BZIMAGE:-$(dirname "$KERNEL")/bzImage}
+	[ -r "$bz" ] || { echo "skipped: no bzImage beside $KERNEL"; return 0; }
+	out=$(timeout -k 10 300 "$HULL" vmm --kernel "$bz" --rootfs "$work/rootfs" -- echo from bzImage)
+	expect_eq "output" "$out" "from bzImage"
+}
