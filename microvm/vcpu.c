@@ -235,8 +235,10 @@ static bool handle_exit(struct vcpu *c)
 			 (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(why, sizeof(why), "vCPU %d: KVM internal error %u", c->index,
-			 r->internal.suberror);
+		snprintf(why, sizeof(why), "vCPU %d: KVM internal error %u (data %llx %llx)",
+			 c->index, r->internal.suberror,
+			 (unsigned long long)(r->internal.ndata > 0 ? r->internal.data[0] : 0),
+			 (unsigned long long)(r->internal.ndata > 1 ? r->internal.data[1] : 0));
 		break;
 	default:
 		snprintf(why, sizeof(why), "vCPU %d: unexpected exit %u", c->index, r->exit_reason);

@@ -94,19 +94,21 @@ else
 	rm -f "$log"
 fi
 
-echo "== vm tier (microVMs; in the test host VM unless /dev/kvm is here)"
+# In the test host VM: a /dev/kvm on the machine itself may not run guests
+# (seen here: KVM_RUN never returns); HULL_VM_DIRECT=1 trusts it.
+echo "== vm tier (microVMs, in the test host VM unless HULL_VM_DIRECT=1)"
 kernel=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
 if [ "$(id -u)" -ne 0 ]; then
 	echo "vm: skipped: needs root"
 elif [ ! -r "$kernel" ]; then
 	echo "vm: skipped: no guest kernel at $kernel (make guest-kernel)"
-elif [ -e /dev/kvm ]; then
+elif [ "${HULL_VM_DIRECT:-0}" = 1 ] && [ -e /dev/kvm ]; then
 	log=$(mktemp /tmp/hull-vm.XXXXXX)
 	HULL="$build/hull" HULL_VM_KERNEL="$kernel" bash "$src/tests/vm/run.sh" 2>&1 | tee "$log"
 	tier_result vm "$log" "${PIPESTATUS[0]}"
 	rm -f "$log"
 elif ! command -v qemu-system-x86_64 >/dev/null; then
-	echo "vm: skipped: no /dev/kvm and qemu-system-x86_64 is not installed (tests/vmhost/deps.sh)"
+	echo "vm: skipped: qemu-system-x86_64 is not installed (tests/vmhost/deps.sh)"
 else
 	log=$(mktemp /tmp/hull-vm.XXXXXX)
 	"$src/tests/vmhost/vmhost.sh" --share "$build" --timeout 3000 -- \
