@@ -15,6 +15,9 @@ filter=${1:-.}
 passed=0 failed=0
 work=$(mktemp -d /tmp/hull-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# Disk images of test roots: a private cache (in the test host VM, /var is
+# the host's, read-only).
+export HULL_DISK_CACHE=$work/disks
 
 . "$here/lib.sh"
 for f in "$here"/t_*.sh; do
