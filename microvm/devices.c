@@ -95,7 +95,7 @@ int vm_devices_setup(struct vm *vm, char *cmdline, size_t cmdline_len, struct rt
 {
 	const struct vmm_config *c = vm->cfg;
 	struct vdev_console_cfg con = { .in_fd = c->stdin_fd, .out_fd = c->stdout_fd,
-					.err_fd = c->stderr_fd };
+					.err_fd = c->stderr_fd, .terminal = c->terminal };
 	const struct virtio_dev_ops *ops;
 	void *dev;
 
@@ -108,6 +108,7 @@ int vm_devices_setup(struct vm *vm, char *cmdline, size_t cmdline_len, struct rt
 	if (vdev_console_new(&con, vm->loop, &ops, &dev, err) < 0 ||
 	    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
 		return -err->code;
+	vm->console = dev;
 	if (vdev_rng_new(&ops, &dev, err) < 0 ||
 	    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
 		return -err->code;

@@ -187,6 +187,7 @@ static int config_build(const struct vm_guest_proc *p, bool has_rootfs, char **o
 	if (p->hostname)
 		r = r ?: config_add(out, len, "hostname", p->hostname);
 	r = r ?: config_add(out, len, "readonly", p->readonly_root ? "1" : "0");
+	r = r ?: config_add(out, len, "terminal", p->terminal ? "1" : "0");
 	r = r ?: config_add(out, len, "root", has_rootfs ? "initramfs" : "disk");
 	return r;
 }

@@ -128,13 +128,18 @@ static void on_signal(void *arg, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		uint8_t b = (uint8_t)si.ssi_signo;
 
+		if (si.ssi_signo == SIGWINCH) {
+			if (vm->console && vm->cfg->terminal)
+				vdev_console_winch(vm->console);
+			continue;
+		}
 		serial_inject(&vm->com2, &b, 1);
 	}
 }
 
 static int setup_loop(struct vm *vm, struct rt_err *err)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 	sigset_t set;
 
 	if (vm_loop_new(&vm->loop, err) < 0)

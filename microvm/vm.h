@@ -94,6 +94,7 @@ struct vm {
 	struct vm_loop *loop;
 	struct serial com1, com2;
 	struct vm_dev_slot devs[VM_MAX_DEVS];
+	void *console;              /* the console device, for SIGWINCH */
 	int ndevs;
 	int stop_efd;               /* a vCPU asks the loop to end the VM */
 	int sig_fd;                 /* host signals for the workload */

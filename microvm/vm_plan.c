@@ -139,6 +139,7 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 	const char *k = kernel ? kernel : VMM_DEFAULT_KERNEL;
 
 	vp->enabled = true;
+	vp->terminal = s->process.terminal;
 	if (plan_resources(s, vp, err) < 0)
 		return -err->code;
 	vp->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -169,7 +170,8 @@ int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err)
 {
 	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16], disk[32];
 	char *argv[] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
-			 "--mem", mem, "--cpus", cpus, "--disk", disk, NULL };
+			 "--mem", mem, "--cpus", cpus, "--disk", disk,
+			 vp->terminal ? "--terminal" : NULL, NULL };
 	char *envp[] = { NULL };
 
 	snprintf(kvm, sizeof(kvm), "%d", vp->kvm_fd);

@@ -18,6 +18,7 @@ struct vm_plan {
 	int vmm_fd, kvm_fd, kernel_fd, initrd_fd, disk_fd;
 	uint64_t mem_mib;
 	int cpus;
+	bool terminal;
 };
 
 /* VM mode: the flag, or the annotation org.hull.isolation=vm. */

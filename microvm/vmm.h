@@ -20,6 +20,7 @@ struct vmm_config {
 	int stdin_fd, stdout_fd, stderr_fd;  /* the workload's stdio (virtio console) */
 	const char *disk;         /* the root's disk image, or NULL (root in the initramfs) */
 	bool disk_rw;             /* attach it read-write (default: read-only, shared) */
+	bool terminal;            /* stdin/stdout are a terminal: one console port (hvc0) */
 	bool debug;               /* kernel log on stderr */
 	bool boot_time;           /* log time from VMM start to guest init */
 	const char *cmdline_extra;
@@ -52,7 +53,7 @@ int vm_initrd_build(const struct vm_guest_proc *proc, const char *rootfs_dir, in
 int vmm_cli(int argc, char **argv, struct rt_err *err);
 #define VMM_USAGE "[--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] " \
 	"[--disk IMAGE [--disk-rw]] [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
-	"[--debug] [--cmdline ARGS] -- CMD [ARG...]"
+	"[--terminal] [--debug] [--cmdline ARGS] -- CMD [ARG...]"
 /* Drops every capability (the seccomp filter comes after setup). */
 int vmm_jail(struct rt_err *err);
 

@@ -12,12 +12,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <termios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 enum { O_KERNEL = 256, O_MEM, O_CPUS, O_ROOTFS, O_READONLY, O_ENV, O_CWD, O_USER, O_HOSTNAME,
-       O_BOOT_TIME, O_DEBUG, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
+       O_BOOT_TIME, O_DEBUG, O_TERMINAL, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
 
 static int usage_error(struct rt_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -96,6 +97,7 @@ static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 	case O_HOSTNAME: o->proc.hostname = arg; return 0;
 	case O_BOOT_TIME: o->cfg.boot_time = true; return 0;
 	case O_DEBUG: o->cfg.debug = true; return 0;
+	case O_TERMINAL: o->cfg.terminal = o->proc.terminal = true; return 0;
 	case O_DISK: o->cfg.disk = arg; return 0;
 	case O_DUMP_INITRD: o->dump_initrd = arg; return 0;
 	case O_DISK_RW: o->cfg.disk_rw = true; return 0;
@@ -158,6 +160,17 @@ static int open_inputs(struct vmm_opts *o, struct rt_err *err)
 	return 0;
 }
 
+/* The guest's tty does the line discipline: the host's passes bytes. */
+static void raw_terminal(int fd)
+{
+	struct termios t;
+
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+}
+
 static int dump(int fd, const char *path, struct rt_err *err)
 {
 	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -188,6 +201,7 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 		{ "hostname", required_argument, NULL, O_HOSTNAME },
 		{ "boot-time", no_argument, NULL, O_BOOT_TIME },
 		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "terminal", no_argument, NULL, O_TERMINAL },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "dump-initrd", required_argument, NULL, O_DUMP_INITRD },
 		{ "disk-rw", no_argument, NULL, O_DISK_RW },
@@ -228,6 +242,8 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 			status = -1;
 		goto out;
 	}
+	if (o.cfg.terminal)
+		raw_terminal(o.cfg.stdin_fd);
 	if (open_inputs(&o, err) < 0 || vmm_jail(err) < 0 || vmm_run(&o.cfg, &status, err) < 0)
 		status = -1;
 out:

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
@@ -37,7 +38,7 @@ struct proc {
 	uid_t uid;
 	gid_t gid;
 	const char *cwd, *hostname, *root;
-	int readonly;
+	int readonly, terminal;
 };
 
 static int err_fd = -1;    /* the workload's stderr once open: hull's errors go there */
@@ -116,6 +117,8 @@ static void read_config(struct proc *p)
 			p->hostname = v;
 		else if (!strcmp(k, "readonly"))
 			p->readonly = !strcmp(v, "1");
+		else if (!strcmp(k, "terminal"))
+			p->terminal = !strcmp(v, "1");
 		else if (!strcmp(k, "root"))
 			p->root = v;
 		k = v + strlen(v) + 1;
@@ -243,12 +246,21 @@ static int has_console(void)
 /* stdin, stdout, stderr: the console's named ports, which the driver adds
  * shortly after it probes (control messages), so wait for them a little;
  * without a virtio console (another kernel), the first UART for all three. */
-static void open_stdio(int fds[3])
+static void open_stdio(const struct proc *p, int fds[3])
 {
 	static const char *const names[3] = { "stdin", "stdout", "stderr" };
 	static const int flags[3] = { O_RDONLY, O_WRONLY, O_WRONLY };
 	struct timespec tick = { 0, 5 * 1000 * 1000 };
 
+	/* Terminal mode: the console's one port, hvc0, is the workload's tty. */
+	for (int tries = 0; p->terminal && tries < 2000; tries++) {
+		fds[0] = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fds[0] >= 0) {
+			fds[1] = fds[2] = fds[0];
+			return;
+		}
+		nanosleep(&tick, NULL);
+	}
 	for (int tries = 0; has_console() && tries < 2000; tries++) {
 		for (int i = 0; i < 3; i++)
 			if (fds[i] < 0)
@@ -275,6 +287,8 @@ static __attribute__((noreturn)) void child(const struct proc *p, const int stdi
 	for (int i = 0; i < 3; i++)
 		if (dup2(stdio[i], i) < 0)
 			_exit(127);
+	if (p->terminal)
+		ioctl(0, TIOCSCTTY, 0);
 	if (setgroups((size_t)p->n_groups, p->groups) < 0 || setgid(p->gid) < 0 ||
 	    setuid(p->uid) < 0) {
 		dprintf(2, "hull-init: uid %u gid %u: %s\n", p->uid, p->gid, strerror(errno));
@@ -332,7 +346,7 @@ int main(void)
 	mnt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC, NULL);
 	mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
 	read_config(&p);
-	open_stdio(stdio);
+	open_stdio(&p, stdio);
 	err_fd = stdio[2];
 	ctl = open_tty("/dev/ttyS1", O_RDONLY | O_NONBLOCK);
 	root = setup_root(&p);

@@ -204,7 +204,8 @@ Test(vm_boot, initrd_config)
 				   .gid = 100, .hostname = "h" };
 	static char buf[4 << 20];
 	static const char want[] = "arg\0sh\0arg\0-c\0arg\0echo a b\0env\0A=1\0uid\0001000\0"
-				   "gid\000100\0cwd\0/tmp\0hostname\0h\0readonly\0000\0root\0disk";
+				   "gid\000100\0cwd\0/tmp\0hostname\0h\0readonly\0000\0terminal\0000\0"
+				   "root\0disk";
 	int fd = -1;
 	ssize_t n;
 	char *cfgname;

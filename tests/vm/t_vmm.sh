@@ -119,3 +119,10 @@ test_bzimage() {
 	out=$(timeout -k 10 300 "$HULL" vmm --kernel "$bz" --rootfs "$work/rootfs" -- echo from bzImage)
 	expect_eq "output" "$out" "from bzImage"
 }
+
+test_terminal() {
+	# script(1) gives the VMM a pty; the workload's tty is the guest's hvc0.
+	out=$(TERM=dumb timeout -k 10 300 script -qec "'$HULL' vmm --terminal --kernel '$KERNEL' \
+		--rootfs '$work/rootfs' -- sh -c 'tty; exit 5'" /dev/null | tr -d '\r')
+	case $out in *"/dev/hvc0"*) ;; *) fail "tty: $out" ;; esac
+}
