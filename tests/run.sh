@@ -98,6 +98,11 @@ fi
 # (seen here: KVM_RUN never returns); HULL_VM_DIRECT=1 trusts it.
 echo "== vm tier (microVMs, in the test host VM unless HULL_VM_DIRECT=1)"
 kernel=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
+# The guest kernel: built once (long), then cached by its config's hash.
+if [ ! -r "$kernel" ] && [ -z "${HULL_VM_KERNEL:-}" ] && [ -r /usr/src/linux-source-6.1.tar.xz ]; then
+	echo "vm: building the guest kernel (make guest-kernel; cached afterwards)"
+	make guest-kernel >/dev/null 2>&1 || echo "vm: make guest-kernel failed"
+fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "vm: skipped: needs root"
 elif [ ! -r "$kernel" ]; then
