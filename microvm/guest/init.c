@@ -136,7 +136,8 @@ static void mnt(const char *src, const char *dst, const char *type, unsigned lon
 }
 
 /* The root: the initramfs's /rootfs, or the disk (erofs or ext4) with a
- * tmpfs overlay on top unless the root is read-only. */
+ * tmpfs overlay on top.  Read-only roots are made so after the mount
+ * points are in place (enter_root), as a container runtime does. */
 static const char *setup_root(const struct proc *p)
 {
 	const char *fs[] = { "erofs", "ext4" };
@@ -144,8 +145,6 @@ static const char *setup_root(const struct proc *p)
 
 	if (!strcmp(p->root, "initramfs")) {
 		mnt("/rootfs", "/rootfs", NULL, MS_BIND | MS_REC, NULL);
-		if (p->readonly)
-			mnt(NULL, "/rootfs", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
 		return "/rootfs";
 	}
 	mkdir("/mnt", 0755);
@@ -155,8 +154,6 @@ static const char *setup_root(const struct proc *p)
 			break;
 	if (i == 2)
 		die("mount /dev/vda: %s", strerror(errno));
-	if (p->readonly)
-		return "/mnt/lower";
 	mnt("tmpfs", "/mnt/rw", "tmpfs", 0, "mode=0755");
 	mkdir("/mnt/rw/upper", 0755);
 	mkdir("/mnt/rw/work", 0755);
@@ -165,19 +162,21 @@ static const char *setup_root(const struct proc *p)
 	return "/mnt/root";
 }
 
-static void enter_root(const char *root)
+static void enter_root(const char *root, int readonly)
 {
 	char path[256];
 	static const struct { const char *dir, *type; } fs[] = {
 		{ "proc", "proc" }, { "sys", "sysfs" }, { "dev", "devtmpfs" },
 	};
 
-	/* Missing mount points in a read-only root are the image's choice. */
 	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, fs[i].dir);
 		mkdir(path, 0755);
-		mount(fs[i].type, path, fs[i].type, MS_NOSUID | MS_NOEXEC, NULL);
+		if (mount(fs[i].type, path, fs[i].type, MS_NOSUID | MS_NOEXEC, NULL) < 0)
+			die("mount %s on %s: %s", fs[i].type, path, strerror(errno));
 	}
+	if (readonly && mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		die("make the root read-only: %s", strerror(errno));
 	if (chdir(root) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
 	    chdir("/") < 0)
 		die("enter the root %s: %s", root, strerror(errno));
@@ -350,7 +349,7 @@ int main(void)
 	err_fd = stdio[2];
 	ctl = open_tty("/dev/ttyS1", O_RDONLY | O_NONBLOCK);
 	root = setup_root(&p);
-	enter_root(root);
+	enter_root(root, p.readonly);
 	if (p.hostname && sethostname(p.hostname, strlen(p.hostname)) < 0)
 		die("hostname: %s", strerror(errno));
 	sigemptyset(&set);
