@@ -34,8 +34,8 @@
 /* I/O ports of hull's own devices. */
 #define VM_PORT_COM1     0x3f8
 #define VM_PORT_COM2     0x2f8
-#define VM_PORT_EXIT     0x510    /* outl: the workload's status; ends the VM */
-#define VM_PORT_BOOT     0x514    /* outb: guest init is running (boot time) */
+#define VM_PORT_EXIT     0x5f0    /* outl: the workload's status; ends the VM */
+#define VM_PORT_BOOT     0x5f4    /* outb: guest init is running (boot time) */
 #define VM_PORT_KBD      0x64     /* 0xfe: keyboard-controller reset (reboot=k) */
 
 #define VM_MAX_DEVS      8

@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PORT_EXIT 0x510
-#define PORT_BOOT 0x514
+#define PORT_EXIT 0x5f0   /* outside QEMU's fw_cfg (0x510-0x51b): bench peers share it */
+#define PORT_BOOT 0x5f4
 #define MAX_ITEMS 4096
 
 struct proc {
