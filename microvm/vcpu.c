@@ -187,10 +187,9 @@ static void io_exit(struct vcpu *c)
 			memcpy(&st, data, 4);
 			vm_request_stop(vm, (int)(st & 0xff), NULL);
 		} else if (port == VM_PORT_BOOT && wr) {
-			if (!vm->booted && vm->cfg->boot_time)
+			if (!atomic_exchange(&vm->booted, true) && vm->cfg->boot_time)
 				fprintf(stderr, "hull-vmm: guest init started %.3f ms after VMM start\n",
 					vm_elapsed_us(vm) / 1000.0);
-			vm->booted = true;
 		} else if (port == VM_PORT_KBD && wr && *data == 0xfe)
 			vm_request_stop(vm, -1, "the guest rebooted (kernel panic or reboot)");
 		else if (!wr)

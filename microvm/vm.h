@@ -103,7 +103,7 @@ struct vm {
 	char fail[256];             /* why the VM ended abnormally, "" if not */
 	pthread_mutex_t fail_lock;
 	struct timespec t0;
-	bool booted;
+	atomic_bool booted;         /* the guest init reported in */
 };
 
 /* mem.c */
