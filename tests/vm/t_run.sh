@@ -99,3 +99,11 @@ test_create_start_state_kill_delete_vm() {
 	hrun delete vm-life
 	[ ! -e "$work/state/vm-life" ] || fail "state left behind"
 }
+
+test_run_vm_user_env_cwd_stdin() {
+	b=$(bundle user '.process.args = ["sh", "-c", "id -u; id -g; pwd; echo $GREETING; cat"] |
+		.process.user = {"uid": 1000, "gid": 1000} | .process.cwd = "/home/alice" |
+		.process.env += ["GREETING=hello there"]')
+	out=$(echo "from stdin" | hrun run --vm --bundle "$b" vm-user)
+	expect_eq "output" "$out" "$(printf '1000\n1000\n/home/alice\nhello there\nfrom stdin')"
+}
