@@ -53,6 +53,7 @@ static void plan_clear(struct plan *p)
 	if (p->spec)
 		rt_spec_free(p->spec);
 	vm_plan_clear(&p->vm);
+	free(p->vm_annotations);
 }
 
 static char *format_map(const struct rt_id_map *m, size_t n)
@@ -163,6 +164,28 @@ static void plan_warn_ambient(const struct rt_caps *caps)
 				 "not raised", rt_cap_name(c) ? rt_cap_name(c) : "?");
 }
 
+/* --vm is recorded in the state as the annotation, so that exec and
+ * engines see the container's isolation. */
+static int plan_vm_annotation(struct plan *p, struct rt_err *err)
+{
+	struct rt_spec *s = p->spec;
+	struct rt_kv *a;
+
+	for (size_t i = 0; i < s->n_annotations; i++)
+		if (!strcmp(s->annotations[i].key, "org.hull.isolation"))
+			return 0;
+	a = calloc(s->n_annotations + 1, sizeof(*a));
+	if (!a)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	if (s->n_annotations)
+		memcpy(a, s->annotations, s->n_annotations * sizeof(*a));
+	a[s->n_annotations] = (struct rt_kv){ "org.hull.isolation", "vm" };
+	p->vm_annotations = a;
+	s->annotations = a;
+	s->n_annotations++;
+	return 0;
+}
+
 /* VM mode: the workload's seccomp filter has no meaning for the VMM, which
  * installs its own; everything the VMM needs is opened here. */
 static int plan_vm(struct plan *p, struct rt_err *err)
@@ -181,6 +204,8 @@ static int plan_vm(struct plan *p, struct rt_err *err)
 		rt_seccomp_plan_free(p->seccomp);
 		p->seccomp = NULL;
 	}
+	if (plan_vm_annotation(p, err) < 0)
+		return -err->code;
 	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, &p->vm, err);
 }
 

@@ -32,6 +32,7 @@ struct plan {
 	char **env;                  /* process.env plus LISTEN_FDS/LISTEN_PID */
 	int listen_fds;
 	struct vm_plan vm;           /* VM mode: the init execs the VMM */
+	struct rt_kv *vm_annotations; /* --vm recorded as org.hull.isolation=vm */
 };
 
 /* The runtime-spec state of the container being created (borrowed fields). */

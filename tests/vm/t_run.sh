@@ -85,6 +85,11 @@ test_create_start_state_kill_delete_vm() {
 	exe=$(readlink "/proc/$pid/exe")
 	case $exe in */hull-vmm) ;; *) fail "pid $pid runs $exe" ;; esac
 	expect_eq "status" "$(hrun state vm-life | jq -r .status)" running
+	expect_eq "isolation" "$(hrun state vm-life | jq -r '.annotations["org.hull.isolation"]')" vm
+	st=0
+	err=$(hrun exec vm-life true 2>&1) || st=$?
+	expect_eq "exec status" "$st" 1
+	case $err in *"not supported in a VM-isolated container"*) ;; *) fail "exec: $err" ;; esac
 	for _ in $(seq 300); do
 		grep -q ready "$work/life.out" && break
 		sleep 1
