@@ -26,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "microvm/virtio_int.h"
@@ -75,6 +76,8 @@ struct vdev_console {
 	bool terminal, active;
 	unsigned nports;
 	uint16_t cols, rows;
+	bool raw_set;               /* terminal mode: the host tty's modes to restore */
+	struct termios saved;
 	struct ctrl_out fifo[CTRL_FIFO];
 	unsigned fifo_head, fifo_len;
 	struct cport port[CON_PORTS];
@@ -320,8 +323,12 @@ static void con_activate(void *dev, struct virtio_mmio *t)
 	c->t = t;
 	c->active = true;
 	if (c->terminal) {
-		/* The console port is open from the start (no control queue). */
+		/* The console port is open from the start (no control queue).
+		 * Linux reads the window size only on a config change (held
+		 * back until its probe is done): send one for the initial size. */
 		c->port[0].guest_open = true;
+		if (c->cols || c->rows)
+			virtio_mmio_config_changed(t);
 		port_rx(&c->port[0]);
 	}
 }
@@ -349,6 +356,8 @@ static void con_destroy(void *dev)
 	if (!c)
 		return;
 	con_reset(c);
+	if (c->raw_set)
+		tcsetattr(c->port[0].in_fd, TCSANOW, &c->saved);
 	for (unsigned i = 0; i < CON_PORTS; i++) {
 		if (c->port[i].in_fd >= 0)
 			close(c->port[i].in_fd);
@@ -402,10 +411,11 @@ void vdev_console_winch(void *dev)
 	}
 }
 
-/* Our own non-blocking handle on a caller's fd.  FIFOs and pty slaves are
- * reopened through /proc so O_NONBLOCK stays off the caller's description
- * (a shell sharing the terminal would inherit it); anything else is a
- * duplicate.  (A pty master is never reopened: that would make a new pty.) */
+/* Our own non-blocking handle on a caller's fd.  FIFOs and character
+ * devices (ttys) are reopened through /proc so O_NONBLOCK stays off the
+ * caller's file description (a shell sharing the terminal would inherit
+ * it); anything else, or when /proc is missing, is a duplicate.  A pty
+ * master (/dev/ptmx, 5:2) is never reopened: that would make a new pty. */
 static int own_fd(int fd, bool wr, int *out, struct rt_err *err)
 {
 	char path[64];
@@ -418,7 +428,7 @@ static int own_fd(int fd, bool wr, int *out, struct rt_err *err)
 	if (fstat(fd, &st) < 0)
 		return rt_err_sys(err, errno, "console: fd %d", fd);
 	if (S_ISFIFO(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143)) {
+	    (S_ISCHR(st.st_mode) && st.st_rdev != makedev(5, 2))) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		nfd = open(path, (wr ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	}
@@ -443,7 +453,16 @@ static int con_open_fds(struct vdev_console *c, const struct vdev_console_cfg *c
 
 	if (c->terminal) {
 		r = own_fd(cfg->in_fd, false, &c->port[0].in_fd, err);
-		return r < 0 ? r : own_fd(cfg->out_fd, true, &c->port[0].out_fd, err);
+		if (r == 0)
+			r = own_fd(cfg->out_fd, true, &c->port[0].out_fd, err);
+		/* The guest's own tty echoes and cooks: the host's must not too. */
+		if (r == 0 && c->port[0].in_fd >= 0 && tcgetattr(c->port[0].in_fd, &c->saved) == 0) {
+			struct termios raw = c->saved;
+
+			cfmakeraw(&raw);
+			c->raw_set = tcsetattr(c->port[0].in_fd, TCSANOW, &raw) == 0;
+		}
+		return r;
 	}
 	r = own_fd(cfg->out_fd, true, &c->port[0].out_fd, err);
 	if (r == 0)

@@ -333,6 +333,32 @@ static int build_into(const char *dir, const char *final, const char *fmt, const
 	return 0;
 }
 
+/* An image built inside the tree it is built from would copy itself. */
+static int check_cache_outside(const char *rootfs, const char *dir, struct rt_err *err)
+{
+	_cleanup_free_ char *root = realpath(rootfs, NULL);
+	_cleanup_free_ char *parent = strdup(dir);
+	_cleanup_free_ char *cache = NULL;
+	char *slash;
+	size_t n;
+
+	if (!root)
+		return rt_err_sys(err, errno, "rootfs %s", rootfs);
+	if (!parent)
+		return rt_err_sys(err, ENOMEM, "disk cache");
+	/* The cache may not exist yet: its nearest existing ancestor decides. */
+	while (!(cache = realpath(parent, NULL)) && (slash = strrchr(parent, '/')) &&
+	       slash != parent)
+		*slash = 0;
+	if (!cache && parent[0] == '/')
+		cache = strdup("/");
+	n = strlen(root);
+	if (!strcmp(root, "/") ||
+	    (cache && !strncmp(cache, root, n) && (cache[n] == '/' || cache[n] == 0)))
+		return rt_err_set(err, EINVAL, "rootfs %s contains the disk cache %s", rootfs, dir);
+	return 0;
+}
+
 int vm_disk_for_rootfs(const char *rootfs, char **path_out, struct rt_err *err)
 {
 	const char *dir = getenv("HULL_DISK_CACHE");
@@ -346,6 +372,8 @@ int vm_disk_for_rootfs(const char *rootfs, char **path_out, struct rt_err *err)
 	if (!dir || !*dir)
 		dir = VM_DISK_CACHE_DEFAULT;
 	r = pick_format(&fmt, &tool, err);
+	if (r == 0)
+		r = check_cache_outside(rootfs, dir, err);
 	if (r < 0)
 		return r;
 	r = tree_key(rootfs, fmt, key, &w, err);

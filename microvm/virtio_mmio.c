@@ -32,7 +32,7 @@ struct virtio_mmio {
 	uint64_t drv_features;
 	uint32_t status;
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
-	uint32_t irq_status;
+	uint32_t irq_status;        /* atomic: read and acked without the lock */
 	uint32_t config_gen;
 	bool active;
 	struct vmmio_queue *q;
@@ -104,7 +104,7 @@ static void raise_irq(struct virtio_mmio *t, uint32_t bit)
 {
 	uint64_t one = 1;
 
-	t->irq_status |= bit;
+	__atomic_fetch_or(&t->irq_status, bit, __ATOMIC_SEQ_CST);
 	if (t->irqfd >= 0 && write(t->irqfd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is saturated, the interrupt is pending anyway. */
 	}
@@ -128,7 +128,6 @@ static uint32_t reg_read(struct virtio_mmio *t, uint64_t off)
 		return t->dev_feat_sel < 2 ? (uint32_t)(t->offered >> (32 * t->dev_feat_sel)) : 0;
 	case VMMIO_QUEUE_NUM_MAX: return q ? t->ops->queue_max : 0;
 	case VMMIO_QUEUE_READY: return q ? q->vq.ready : 0;
-	case VMMIO_IRQ_STATUS: return t->irq_status;
 	case VMMIO_STATUS: return t->status;
 	case VMMIO_CONFIG_GEN: return t->config_gen;
 	default: return 0;   /* write-only or unknown */
@@ -147,7 +146,7 @@ static void do_reset(struct virtio_mmio *t)
 	t->status = 0;
 	t->drv_features = 0;
 	t->dev_feat_sel = t->drv_feat_sel = t->queue_sel = 0;
-	t->irq_status = 0;
+	__atomic_store_n(&t->irq_status, 0, __ATOMIC_SEQ_CST);
 	t->active = false;
 }
 
@@ -235,7 +234,6 @@ static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 	case VMMIO_QUEUE_AVAIL_HI: if (q_open) set_half(&q->avail, true, v); break;
 	case VMMIO_QUEUE_USED_LO: if (q_open) set_half(&q->used, false, v); break;
 	case VMMIO_QUEUE_USED_HI: if (q_open) set_half(&q->used, true, v); break;
-	case VMMIO_IRQ_ACK: t->irq_status &= ~v; break;
 	case VMMIO_STATUS: status_write(t, v); break;
 	default: break;   /* read-only, QueueNotify (ioeventfd) or unknown */
 	}
@@ -253,6 +251,12 @@ void virtio_mmio_read(struct virtio_mmio *t, uint64_t off, void *data, uint32_t 
 
 	if (len <= 8)
 		memset(data, 0, len);
+	if (off == VMMIO_IRQ_STATUS && len == 4) {
+		/* The guest's interrupt handler: never wait behind a device's I/O. */
+		v = __atomic_load_n(&t->irq_status, __ATOMIC_SEQ_CST);
+		memcpy(data, &v, 4);
+		return;
+	}
 	pthread_mutex_lock(&t->lock);
 	if (config_access(t, off, len)) {
 		if (t->ops->config_read)
@@ -268,6 +272,11 @@ void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, const void *data, ui
 {
 	uint32_t v;
 
+	if (off == VMMIO_IRQ_ACK && len == 4) {
+		memcpy(&v, data, 4);
+		__atomic_fetch_and(&t->irq_status, ~v, __ATOMIC_SEQ_CST);
+		return;
+	}
 	pthread_mutex_lock(&t->lock);
 	if (config_access(t, off, len)) {
 		if (t->ops->config_write)

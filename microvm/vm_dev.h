@@ -106,8 +106,10 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
  * Console ports (normal mode, multiport), as the guest sees them:
  * /dev/vport<N>p0 stdout, p1 stderr, p2 stdin (sysfs names "stdout",
  * "stderr", "stdin"); stdin ends with the host closing port 2, which reads
- * as EOF.  Terminal mode: one console port, /dev/hvc0, both ways.  The
- * console works on duplicates of the fds, non-blocking; the VMM must ignore
+ * as EOF.  Terminal mode: one console port, /dev/hvc0, both ways; the
+ * host tty is raw until the device is destroyed (the guest's tty echoes).
+ * The console works on its own non-blocking handles on the fds (ttys and
+ * pipes reopened, so the caller's stay blocking); the VMM must ignore
  * SIGPIPE. */
 struct vdev_console_cfg {
 	int in_fd;        /* workload stdin (or the pty); -1 for none */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <termios.h>
 
 #include "microvm/vm_seccomp.h"
 #include "runtime/cleanup.h"
@@ -34,6 +35,7 @@ static const unsigned long allowed_ioctls[] = {
 	KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI, KVM_GET_MP_STATE,
 	KVM_SET_MP_STATE, KVM_IOEVENTFD, KVM_IRQFD,
 	TIOCGWINSZ,   /* the console's window size on SIGWINCH */
+	TCSETS,       /* the console restoring the host terminal's modes at exit */
 };
 
 static void ctx_freep(scmp_filter_ctx *c) { if (*c) seccomp_release(*c); }

@@ -54,6 +54,12 @@ tier_result() {
 	[ -n "$p" ] || echo "$1: no summary line (exit $3)"
 }
 
+echo "== fuzz smoke (libFuzzer: virtqueues, virtio devices; 10 s each)"
+log=$(mktemp /tmp/hull-fuzz.XXXXXX)
+sh "$src/fuzz/smoke.sh" 10 2>&1 | tee "$log"
+tier_result "fuzz smoke" "$log" "${PIPESTATUS[0]}"
+rm -f "$log"
+
 echo "== integration tier (root, busybox bundles)"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "integration: skipped: needs root"

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -949,7 +950,9 @@ Test(console, terminal_size_and_resize, .init = term_dev, .fini = term_free)
 	virtio_mmio_read(D.t, VMMIO_CONFIG + 2, &rows, 2);
 	cr_assert_eq(cols, 80);
 	cr_assert_eq(rows, 24);
-	irq_count();
+	cr_assert(rd(VMMIO_IRQ_STATUS) & VIRTIO_IRQ_CONFIG, "initial size announced at DRIVER_OK");
+	cr_assert_eq(irq_count(), 1);
+	wr(VMMIO_IRQ_ACK, VIRTIO_IRQ_CONFIG);
 	cr_assert_eq(ioctl(pty_m, TIOCSWINSZ, &ws), 0);
 	vdev_console_winch(con);
 	cr_assert_neq(rd(VMMIO_CONFIG_GEN), gen);
@@ -973,4 +976,127 @@ Test(console, terminal_both_ways, .init = term_dev, .fini = term_free)
 	cr_assert_eq(memcmp(gp(tq_desc(&D.q[0], id)->addr), "hi", 2), 0);
 	guest_write(1, "o", "k\n");
 	expect_read(pty_s, "ok\n");
+}
+
+Test(console, caller_pipe_keeps_blocking_mode, .timeout = 10)
+{
+	const struct virtio_dev_ops *ops;
+	struct vdev_console_cfg cfg;
+	struct vm_loop *loop = tloop_new();
+	int in[2], out[2];
+	void *dev;
+
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	cfg = (struct vdev_console_cfg){ .in_fd = in[0], .out_fd = out[1], .err_fd = out[1] };
+	cr_assert_eq(vdev_console_new(&cfg, loop, &ops, &dev, &err), 0, "%s", err.msg);
+	cr_assert_not(fcntl(in[0], F_GETFL) & O_NONBLOCK, "our stdin stays blocking");
+	cr_assert_not(fcntl(out[1], F_GETFL) & O_NONBLOCK, "our stdout stays blocking");
+	ops->destroy(dev);
+	tloop_free(loop);
+}
+
+/* A vCPU thread hammering registers while the loop thread serves a queue:
+ * no deadlock, no lost request. */
+static volatile bool stop_regs;
+
+static void *reg_thread(void *arg)
+{
+	(void)arg;
+	while (!stop_regs) {
+		uint32_t v = rd(VMMIO_IRQ_STATUS);
+		wr(VMMIO_IRQ_ACK, v);
+		rd(VMMIO_CONFIG_GEN);
+		rd(VMMIO_STATUS);
+		rd(VMMIO_QUEUE_READY);
+	}
+	return NULL;
+}
+
+Test(mmio, concurrent_registers_and_notify, .init = rng_dev, .fini = dev_free)
+{
+	pthread_t th;
+	uint16_t f = VIRTQ_DESC_F_WRITE;
+	uint32_t l = 16, len;
+	uint64_t a;
+
+	drv_init(1, ~0ull);
+	a = galloc(16);
+	stop_regs = false;
+	cr_assert_eq(pthread_create(&th, NULL, reg_thread, NULL), 0);
+	for (int i = 0; i < 20000; i++) {
+		post(0, 1, &a, &l, &f);
+		cr_assert(tq_used(&D.q[0], NULL, &len), "request %d", i);
+		cr_assert_eq(len, 16);
+	}
+	stop_regs = true;
+	pthread_join(th, NULL);
+	cr_assert_not(rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET);
+}
+
+Test(console, reset_with_pending_chains_then_again, .init = con_dev, .fini = con_free)
+{
+	uint64_t a = 0;
+	uint32_t l = 1u << 20, len;
+
+	handshake(true);
+	guest_ctrl(2, 6, 1);
+	post_writable(6, 64);          /* held, waiting for stdin */
+	post(1, 1, &a, &l, NULL);      /* held, the socket is full */
+	wr(VMMIO_STATUS, 0);           /* the guest resets under both */
+	cr_assert_eq(tloop_run(D.loop, 50), 0, "nothing watched after reset");
+	D.data_next = DATA;
+	drv_init(8, ~0ull);
+	handshake(true);
+	guest_ctrl(2, 6, 1);
+	cr_assert_eq(write(s_in[1], "again", 5), 5);
+	post_writable(6, 64);   /* data already waiting: filled at the kick */
+	cr_assert(tq_used(&D.q[6], NULL, &len));
+	cr_assert_eq(len, 5);
+}
+
+Test(console, malformed_tx_chain_needs_reset, .init = con_dev, .fini = con_free)
+{
+	handshake(true);
+	*tq_desc(&D.q[1], 0) = (struct virtq_desc){ DATA, 8, VIRTQ_DESC_F_NEXT, 0 };
+	tq_publish(&D.q[1], 0);
+	virtio_mmio_notify(D.t, 1);
+	cr_assert(rd(VMMIO_STATUS) & VIRTIO_S_NEEDS_RESET);
+	/* The whole device stops until the driver resets it... */
+	uint64_t g = galloc(8);
+	uint32_t l = 4;
+	memcpy(gp(g), "lost", 4);
+	post(5, 1, &g, &l, NULL);
+	cr_assert_not(tq_used(&D.q[5], NULL, NULL));
+	/* ...and works again after. */
+	D.data_next = DATA;
+	drv_init(8, ~0ull);
+	handshake(true);
+	guest_write(5, "still", " works");
+	expect_read(s_err[1], "still works");
+}
+
+Test(console, terminal_raw_while_running_then_restored, .timeout = 10)
+{
+	const struct virtio_dev_ops *ops;
+	struct vdev_console_cfg cfg;
+	struct vm_loop *loop = tloop_new();
+	struct termios tio;
+	int m, sl;
+	void *dev;
+
+	cr_assert_eq(openpty(&m, &sl, NULL, NULL, NULL), 0);
+	cr_assert_eq(tcgetattr(sl, &tio), 0);
+	cr_assert(tio.c_lflag & ECHO, "a fresh pty echoes");
+	cfg = (struct vdev_console_cfg){ .in_fd = sl, .out_fd = sl, .err_fd = -1, .terminal = true };
+	cr_assert_eq(vdev_console_new(&cfg, loop, &ops, &dev, &err), 0, "%s", err.msg);
+	cr_assert_eq(tcgetattr(sl, &tio), 0);
+	cr_assert_not(tio.c_lflag & (ECHO | ICANON), "raw while the VM runs");
+	cr_assert_not(tio.c_oflag & OPOST, "no output processing on the host side");
+	ops->destroy(dev);
+	cr_assert_eq(tcgetattr(sl, &tio), 0);
+	cr_assert(tio.c_lflag & ECHO, "restored");
+	close(m);
+	close(sl);
+	tloop_free(loop);
 }

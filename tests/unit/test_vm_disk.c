@@ -239,3 +239,17 @@ Test(vm_disk, stale_temporaries_removed, .init = setup, .fini = teardown)
 	cr_assert_eq(cache_entries(), 1);
 	free(p);
 }
+
+Test(vm_disk, cache_inside_rootfs_refused, .init = setup, .fini = teardown)
+{
+	char inside[160];
+	char *p = NULL;
+
+	snprintf(inside, sizeof(inside), "%s/var/cache/hull/disks", rootfs);
+	setenv("HULL_DISK_CACHE", inside, 1);
+	cr_assert_eq(vm_disk_for_rootfs(rootfs, &p, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "contains the disk cache"), "%s", err.msg);
+	cr_assert_eq(access(inside, F_OK), -1, "nothing created");
+	setenv("HULL_DISK_CACHE", cache, 1);
+	cr_assert_eq(vm_disk_for_rootfs("/", &p, &err), -EINVAL, "/ always contains the cache");
+}

@@ -1,0 +1,191 @@
+/* libFuzzer target: the virtio-mmio transport with the blk, rng and
+ * console devices behind it.  Each input starts from a freshly reset,
+ * driver-initialised device (queue i of 16 entries at 0x400 * i) and then
+ * plays the guest and the host: register writes and reads of any offset
+ * and width, kicks of any queue, writes into guest RAM (the rings and
+ * buffers), and for the console bytes or EOF on its stdin and a turn of
+ * the event loop.  RAM is exactly its malloc'd size, so ASan reports any
+ * access outside it. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "microvm/virtio_int.h"
+#include "tests/unit/vm_doubles.h"
+
+#define RAM (64u << 10)
+
+struct target {
+	struct virtio_mmio *t;
+	struct vm_mem m;
+	unsigned nq;
+};
+static struct target T[3];
+static struct vm_loop *loop;
+static int con_in = -1, con_out = -1, con_err = -1;   /* the host's ends */
+
+static void wr(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+	virtio_mmio_write(t, off, &v, 4);
+}
+
+static void setup(void)
+{
+	const struct virtio_dev_ops *ops;
+	struct rt_err err;
+	char path[64];
+	void *dev;
+	int fd = memfd_create("fuzz-disk", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, 64 * 512) < 0)
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	signal(SIGPIPE, SIG_IGN);   /* as the VMM does */
+	loop = tloop_new();
+	for (int i = 0; i < 3; i++) {
+		T[i].m.base = malloc(RAM);
+		T[i].m.size = RAM;
+		if (i == 2)
+			break;   /* the console is made per input: its fds carry state */
+		if ((i == 0 ? vdev_blk_new(path, false, &ops, &dev, &err) :
+			      vdev_rng_new(&ops, &dev, &err)) < 0 ||
+		    virtio_mmio_new(&T[i].t, ops, dev, &T[i].m, -1, &err) < 0)
+			abort();
+		T[i].nq = ops->num_queues;
+	}
+}
+
+static void console_new(void)
+{
+	const struct virtio_dev_ops *ops;
+	struct rt_err err;
+	int in[2], out[2], er[2];
+	void *dev;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, in) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, out) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, er) < 0)
+		abort();
+	struct vdev_console_cfg cfg = { .in_fd = in[0], .out_fd = out[0], .err_fd = er[0] };
+	if (vdev_console_new(&cfg, loop, &ops, &dev, &err) < 0 ||
+	    virtio_mmio_new(&T[2].t, ops, dev, &T[2].m, -1, &err) < 0)
+		abort();
+	T[2].nq = ops->num_queues;
+	close(in[0]);
+	close(out[0]);
+	close(er[0]);
+	con_in = in[1];
+	con_out = out[1];
+	con_err = er[1];
+}
+
+static void console_free(void)
+{
+	virtio_mmio_free(T[2].t);
+	T[2].t = NULL;
+	close(con_in);
+	close(con_out);
+	close(con_err);
+}
+
+/* The host's side of the console: drain its output, refill its input. */
+static void host_turn(uint32_t v)
+{
+	char buf[4096];
+
+	while (read(con_out, buf, sizeof(buf)) > 0 || read(con_err, buf, sizeof(buf)) > 0) {
+	}
+	if (v & 1)
+		(void)!write(con_in, &v, 1 + (v >> 1) % 4);
+	tloop_run(loop, 0);
+}
+
+static void driver_init(struct virtio_mmio *t, unsigned nq, bool event_idx)
+{
+	wr(t, VMMIO_STATUS, 0);
+	wr(t, VMMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+	wr(t, VMMIO_DRV_FEATURES_SEL, 0);
+	wr(t, VMMIO_DRV_FEATURES, event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0);
+	wr(t, VMMIO_DRV_FEATURES_SEL, 1);
+	wr(t, VMMIO_DRV_FEATURES, 1);   /* VERSION_1 */
+	wr(t, VMMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
+	for (unsigned q = 0; q < nq; q++) {
+		wr(t, VMMIO_QUEUE_SEL, q);
+		wr(t, VMMIO_QUEUE_NUM, 16);
+		wr(t, VMMIO_QUEUE_DESC_LO, 0x400 * q);
+		wr(t, VMMIO_QUEUE_AVAIL_LO, 0x400 * q + 0x100);
+		wr(t, VMMIO_QUEUE_USED_LO, 0x400 * q + 0x200);
+		wr(t, VMMIO_QUEUE_READY, 1);
+	}
+	wr(t, VMMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK |
+			    VIRTIO_S_DRIVER_OK);
+}
+
+static void play(struct target *x, const uint8_t *p, size_t n)
+{
+	static const uint32_t widths[4] = { 4, 1, 2, 8 };
+	uint8_t buf[8];
+
+	for (unsigned ops = 0; n >= 7 && ops < 512; ops++, p += 7, n -= 7) {
+		uint16_t off;
+		uint32_t v;
+
+		memcpy(&off, p + 1, 2);
+		memcpy(&v, p + 3, 4);
+		switch (p[0] & 7) {
+		case 0:   /* register or config write */
+			memcpy(buf, p + 3, 4);
+			memcpy(buf + 4, p + 3, 4);
+			virtio_mmio_write(x->t, off & 0x1ff, buf, widths[(p[0] >> 3) & 3]);
+			break;
+		case 1:
+			virtio_mmio_read(x->t, off & 0xfff, buf, widths[(p[0] >> 3) & 3]);
+			break;
+		case 2:
+		case 3:
+			virtio_mmio_notify(x->t, off & 7);
+			break;
+		case 4:
+			if (x == &T[2])
+				host_turn(v);
+			else
+				virtio_mmio_notify(x->t, 0);
+			break;
+		case 5:
+			if (x == &T[2] && (v & 0xff) == 0x5a)
+				shutdown(con_in, SHUT_WR);   /* end of stdin */
+			break;
+		default:  /* guest memory: mostly the rings and the first buffers */
+			memcpy(x->m.base + (off % (RAM - 4)), &v, 4);
+			if (p[0] & 0x80)   /* and sometimes a buffer-sized region */
+				memset(x->m.base + (off % (RAM - 256)), p[3], 256);
+			break;
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct target *x;
+
+	if (!loop)
+		setup();
+	if (size < 1)
+		return 0;
+	x = &T[data[0] % 3];
+	if (x == &T[2])
+		console_new();
+	memset(x->m.base, 0, RAM);
+	driver_init(x->t, x->nq, data[0] & 8);
+	play(x, data + 1, size - 1);
+	if (x == &T[2])
+		console_free();
+	return 0;
+}
