@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <termios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -160,17 +159,6 @@ static int open_inputs(struct vmm_opts *o, struct rt_err *err)
 	return 0;
 }
 
-/* The guest's tty does the line discipline: the host's passes bytes. */
-static void raw_terminal(int fd)
-{
-	struct termios t;
-
-	if (tcgetattr(fd, &t) == 0) {
-		cfmakeraw(&t);
-		tcsetattr(fd, TCSANOW, &t);
-	}
-}
-
 static int dump(int fd, const char *path, struct rt_err *err)
 {
 	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -242,8 +230,6 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 			status = -1;
 		goto out;
 	}
-	if (o.cfg.terminal)
-		raw_terminal(o.cfg.stdin_fd);
 	if (open_inputs(&o, err) < 0 || vmm_jail(err) < 0 || vmm_run(&o.cfg, &status, err) < 0)
 		status = -1;
 out:
