@@ -43,6 +43,7 @@ int cmd_jail(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 int cmd_update(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_events(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_ct(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
+int cmd_vmm(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 int cmd_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err);
 /* run --image (cmd_run_image.c): true when argv asks for it. */
 bool cmd_run_is_image(int argc, char **argv);

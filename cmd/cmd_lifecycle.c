@@ -12,7 +12,7 @@
 
 enum {
 	O_BUNDLE = 256, O_CONSOLE, O_PIDFILE, O_PIDFD, O_NOPIVOT, O_NOKEYRING, O_PRESERVE,
-	O_DETACH, O_KEEP, O_NOSUBREAPER, O_FORCE, O_ALL,
+	O_DETACH, O_KEEP, O_NOSUBREAPER, O_FORCE, O_ALL, O_VM, O_KERNEL,
 };
 
 static const struct option create_opts[] = {
@@ -26,6 +26,8 @@ static const struct option create_opts[] = {
 	{ "detach", no_argument, NULL, 'd' },
 	{ "keep", no_argument, NULL, O_KEEP },
 	{ "no-subreaper", no_argument, NULL, O_NOSUBREAPER },
+	{ "vm", no_argument, NULL, O_VM },
+	{ "kernel", required_argument, NULL, O_KERNEL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -69,6 +71,8 @@ static int parse_create(const struct cmd_globals *g, const char *verb, int argc,
 			break;
 		case O_KEEP: o->keep = true; break;
 		case O_NOSUBREAPER: break;
+		case O_VM: o->vm = true; break;
+		case O_KERNEL: o->kernel = optarg; break;
 		default:
 			return cmd_usage_error(err, verb, "%s", cmd_bad_option(argv));
 		}

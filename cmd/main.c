@@ -1,6 +1,7 @@
 /* hull: global flags, the verb table, and the one place errors are printed. */
 #include "config.h"
 #include "cmd/cmd.h"
+#include "microvm/vmm.h"
 #include "runtime/log.h"
 #include "runtime/state.h"
 #include "runtime/util.h"
@@ -16,11 +17,12 @@
 
 static const struct cmd_verb verbs[] = {
 	{ "create", cmd_create, "create [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] "
-	  "[--pidfd-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
-	  "create a container from an OCI bundle; it waits for start" },
+	  "[--pidfd-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] "
+	  "[--vm [--kernel FILE]] ID",
+	  "create a container from an OCI bundle (--vm: in a KVM microVM); it waits for start" },
 	{ "start", cmd_start, "start ID", "run the user process of a created container" },
 	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
-	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID\n"
+	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] [--vm [--kernel FILE]] ID\n"
 	  "       hull run --image REF [--name ID] [--store DIR] [--vm] [-- CMD [ARG...]]",
 	  "create and start a container (--image: from a stored image, on an overlay of it "
 	  "unpacked once and shared); without --detach wait and exit with its status" },
@@ -65,6 +67,9 @@ static const struct cmd_verb verbs[] = {
 	  "rm REF | unpack REF DIR | bundle [--rootless] REF DIR | disk REF",
 	  "OCI images: import (layout, OCI archive, docker-archive), pull (skopeo), list, "
 	  "inspect, remove, unpack, bundle, disk (a read-only erofs VM disk)" },
+	{ "vmm", cmd_vmm, "vmm " VMM_USAGE,
+	  "boot a KVM microVM and run CMD in it (root from DIR), in the foreground; exits with "
+	  "its status" },
 };
 
 static const char global_usage[] =

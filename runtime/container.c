@@ -53,6 +53,8 @@ static void plan_clear(struct plan *p)
 		rt_seccomp_plan_free(p->seccomp);
 	if (p->spec)
 		rt_spec_free(p->spec);
+	vm_plan_clear(&p->vm);
+	free(p->vm_annotations);
 }
 
 static char *format_map(const struct rt_id_map *m, size_t n)
@@ -163,6 +165,51 @@ static void plan_warn_ambient(const struct rt_caps *caps)
 				 "not raised", rt_cap_name(c) ? rt_cap_name(c) : "?");
 }
 
+/* --vm is recorded in the state as the annotation, so that exec and
+ * engines see the container's isolation. */
+static int plan_vm_annotation(struct plan *p, struct rt_err *err)
+{
+	struct rt_spec *s = p->spec;
+	struct rt_kv *a;
+
+	for (size_t i = 0; i < s->n_annotations; i++)
+		if (!strcmp(s->annotations[i].key, "org.hull.isolation"))
+			return 0;
+	a = calloc(s->n_annotations + 1, sizeof(*a));
+	if (!a)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	if (s->n_annotations)
+		memcpy(a, s->annotations, s->n_annotations * sizeof(*a));
+	a[s->n_annotations] = (struct rt_kv){ "org.hull.isolation", "vm" };
+	p->vm_annotations = a;
+	s->annotations = a;
+	s->n_annotations++;
+	return 0;
+}
+
+/* VM mode: the workload's seccomp filter has no meaning for the VMM, which
+ * installs its own; everything the VMM needs is opened here. */
+static int plan_vm(struct plan *p, struct rt_err *err)
+{
+	bool vm;
+
+	if (vm_plan_wanted(p->spec, p->o->vm, &vm, err) < 0)
+		return -err->code;
+	if (!vm) {
+		if (p->o->kernel)
+			return rt_err_set(err, EINVAL, "--kernel is for VM isolation (--vm or the "
+					  "annotation org.hull.isolation=vm)");
+		return 0;
+	}
+	if (p->seccomp) {
+		rt_seccomp_plan_free(p->seccomp);
+		p->seccomp = NULL;
+	}
+	if (plan_vm_annotation(p, err) < 0)
+		return -err->code;
+	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, &p->vm, err);
+}
+
 static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan *p,
 		      struct rt_err *err)
 {
@@ -170,6 +217,7 @@ static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan
 	const struct rt_spec *s;
 
 	memset(p, 0, sizeof(*p));
+	vm_plan_init(&p->vm);
 	for (int k = 0; k < RT_NS__COUNT; k++)
 		p->join_fd[k] = -1;
 	p->o = o;
@@ -213,7 +261,7 @@ static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan
 	if (cg_resolve_path(s->linux_.cgroups_path, o->id, o->systemd_cgroup, &p->cgroup_path,
 			    err) < 0)
 		return -err->code;
-	return 0;
+	return plan_vm(p, err);
 }
 
 void rt_fault_point(const char *name)

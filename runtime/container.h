@@ -26,6 +26,8 @@ struct rt_create_opts {
 	/* hull jail/ct: networking to set up in the new network namespace
 	 * before the init goes on (netns/net.h); NULL for none. */
 	const struct net_plan *net;
+	bool vm;                     /* --vm: run process.args in a microVM */
+	const char *kernel;          /* --kernel: the microVM's guest kernel */
 };
 
 int rt_container_create(const struct rt_create_opts *o, struct rt_err *err);

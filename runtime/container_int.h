@@ -12,6 +12,7 @@
 #include "runtime/spec.h"
 #include "runtime/state.h"
 #include "namespaces/mount.h"
+#include "microvm/vm_plan.h"
 
 extern const int rt_ns_clone_flag[RT_NS__COUNT];
 
@@ -30,6 +31,8 @@ struct plan {
 	struct rt_seccomp_plan *seccomp;
 	char **env;                  /* process.env plus LISTEN_FDS/LISTEN_PID */
 	int listen_fds;
+	struct vm_plan vm;           /* VM mode: the init execs the VMM */
+	struct rt_kv *vm_annotations; /* --vm recorded as org.hull.isolation=vm */
 };
 
 /* The runtime-spec state of the container being created (borrowed fields). */

@@ -179,6 +179,11 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 	status = rt_state_status(o->root, &p->st);
 	if (strcmp(status, "running") && strcmp(status, "created"))
 		return rt_err_set(err, EINVAL, "cannot exec in a %s container", status);
+	for (size_t i = 0; i < p->st.n_annotations; i++)
+		if (!strcmp(p->st.annotations[i].key, "org.hull.isolation") &&
+		    !strcmp(p->st.annotations[i].value, "vm"))
+			return rt_err_set(err, ENOTSUP, "exec is not supported in a VM-isolated "
+					  "container yet (its processes run in the guest)");
 	if (rt_container_load_config(o->root, o->id, &p->spec, err) < 0 ||
 	    plan_process(p, err) < 0)
 		return -err->code;

@@ -183,13 +183,14 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	pid_t host_pid;
 	char c;
 	int conn;
-	int keep[] = { sock, start_sock };
+	int keep[2 + VM_PLAN_NFDS] = { sock, start_sock };
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (rt_sync_expect(sock, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
 	host_pid = m.value;
-	rt_close_fds_from(3 + p->o->preserve_fds + p->listen_fds, keep, 2);
+	vm_plan_fds(&p->vm, keep + 2);
+	rt_close_fds_from(3 + p->o->preserve_fds + p->listen_fds, keep, 2 + VM_PLAN_NFDS);
 	if (init_setup(p, sock, host_pid, &err) < 0) {
 		rt_sync_send_err(sock, &err);
 		_exit(1);
@@ -215,6 +216,10 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	if (p->spec->process.exec_cpu_affinity_final &&
 	    rt_process_set_affinity(p->spec->process.exec_cpu_affinity_final, &err) < 0)
 		start_fail(conn, &err);
+	if (p->vm.enabled) {
+		vm_plan_exec(&p->vm, &err);
+		start_fail(conn, &err);
+	}
 	environ = p->env;
 	execvp(p->spec->process.args[0], p->spec->process.args);
 	rt_err_sys(&err, errno, "exec %s", p->spec->process.args[0]);

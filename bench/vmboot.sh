@@ -1,0 +1,105 @@
+#!/bin/bash
+# microVM boot against QEMU's microvm machine, same kernel, same initramfs,
+# same guest init, in one run.  Needs /dev/kvm: run it in the test host VM:
+#   tests/vmhost/vmhost.sh -- bench/vmboot.sh [ITERATIONS]
+# HULL_VMM (default ./hull-vmm), HULL_VM_KERNEL (default hull's vmlinux),
+# HULL_VM_BZIMAGE (QEMU boots the bzImage: no PVH note in hull's kernel).
+#
+# Figures (means over ITERATIONS, default 5):
+#  boot_to_init_ms  both booting the bzImage (and hull's ELF vmlinux, which
+#                   skips the decompression, on a second line);
+#                   hull: VMM start -> the guest init's first port write
+#                   (the VMM logs it); qemu: process start -> the same port
+#                   write, which an isa-debug-exit device at that port turns
+#                   into QEMU's exit (so QEMU is charged its own exec)
+#  run_true_ms      wall time of a whole VM (bzImage) running /bin/true to its exit
+#                   status (hull: the exit port; qemu: isa-debug-exit there)
+#  overhead_kib     the VMM's resident memory that is not guest RAM
+#                   (VmRSS - RssShmem: guest RAM is a shared memfd in hull,
+#                   and QEMU's default RAM is anonymous, so for QEMU it is
+#                   VmRSS minus the guest's own used memory)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/.." && pwd)
+N=${1:-5}
+VMM=${HULL_VMM:-$project/hull-vmm}
+KERNEL=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
+BZIMAGE=${HULL_VM_BZIMAGE:-/var/cache/hull/kernel/bzImage}
+MEM=256
+QEMU=qemu-system-x86_64
+
+[ -e /dev/kvm ] || { echo "skipped: no /dev/kvm (run it in tests/vmhost/vmhost.sh)"; exit 0; }
+[ -r "$KERNEL" ] && [ -r "$BZIMAGE" ] || { echo "skipped: no guest kernel (make guest-kernel)"; exit 0; }
+command -v $QEMU >/dev/null || { echo "skipped: no $QEMU"; exit 0; }
+
+work=$(mktemp -d /tmp/hull-vmboot.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/rootfs/bin"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for a in true sleep sh; do ln -s busybox "$work/rootfs/bin/$a"; done
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+mean() { awk '{ s += $1 } END { printf "%.1f", s / NR }'; }
+
+# The same initramfs for both: hull builds it (its own guest init and the
+# rootfs), and dumps it with --dump-initrd.
+"$VMM" --rootfs "$work/rootfs" --dump-initrd "$work/initrd" -- /bin/true ||
+	{ echo "cannot build the initramfs"; exit 1; }
+CMDLINE="console=ttyS0 quiet loglevel=0 reboot=k panic=-1 pci=off nomodules no_timer_check tsc=reliable i8042.noaux 8250.nr_uarts=2 rdinit=/init"
+
+qemu_run() { # EXIT_PORT
+	$QEMU -M microvm,acpi=off -accel kvm -cpu host -m $MEM -smp 1 -nodefaults \
+		-no-user-config -display none -serial null -no-reboot \
+		-device isa-debug-exit,iobase="$1",iosize=4 \
+		-kernel "$BZIMAGE" -initrd "$work/initrd" -append "$CMDLINE" </dev/null >/dev/null \
+		2>"$work/qemu.err"
+	# isa-debug-exit makes QEMU exit with (value << 1) | 1: boot port 3, /bin/true 1.
+	st=$?
+	if [ -s "$work/qemu.err" ] || { [ $st != 1 ] && [ $st != 3 ]; }; then
+		echo "qemu failed (exit $st):"; cat "$work/qemu.err"; exit 1
+	fi
+}
+
+hull_init=() hull_bz=() hull_true=() qemu_init=() qemu_true=()
+for _ in $(seq "$N"); do
+	hull_init+=("$("$VMM" --boot-time --kernel "$KERNEL" --mem $MEM --rootfs "$work/rootfs" -- \
+		/bin/true 2>&1 >/dev/null | sed -n 's/.*guest init started \([0-9.]*\) ms.*/\1/p')")
+	# The same bzImage QEMU boots (it decompresses itself in the guest).
+	t0=$(now_ms)
+	hull_bz+=("$("$VMM" --boot-time --kernel "$BZIMAGE" --mem $MEM --rootfs "$work/rootfs" -- \
+		/bin/true 2>&1 >/dev/null | sed -n 's/.*guest init started \([0-9.]*\) ms.*/\1/p')")
+	t1=$(now_ms)
+	hull_true+=($((t1 - t0)))
+	t0=$(now_ms); qemu_run 0x5f4; t1=$(now_ms); qemu_init+=($((t1 - t0)))
+	t0=$(now_ms); qemu_run 0x5f0; t1=$(now_ms); qemu_true+=($((t1 - t0)))
+done
+
+# Memory: a guest that sleeps; sample the VMM once the guest is up (the
+# same settle time for QEMU, which cannot tell).
+settle=${SETTLE:-45}
+"$VMM" --kernel "$KERNEL" --mem $MEM --rootfs "$work/rootfs" -- sleep 600 >/dev/null 2>&1 &
+hpid=$!
+sleep "$settle"
+hull_ovh=$(awk '/^VmRSS/ {r = $2} /^RssShmem/ {s = $2} END {print r - s}' /proc/$hpid/status)
+hull_guest=$(awk '/^RssShmem/ {print $2}' /proc/$hpid/status)
+kill -KILL $hpid; wait $hpid 2>/dev/null
+$QEMU -M microvm,acpi=off -accel kvm -cpu host -m $MEM -smp 1 -nodefaults -no-user-config \
+	-display none -serial null -no-reboot -kernel "$BZIMAGE" -initrd "$work/initrd" \
+	-append "$CMDLINE" </dev/null >/dev/null 2>&1 &
+qpid=$!
+sleep "$settle"
+qemu_rss=$(awk '/^VmRSS/ {print $2}' /proc/$qpid/status)
+kill -KILL $qpid; wait $qpid 2>/dev/null
+# QEMU's guest RAM is anonymous memory inside its RSS: subtract what the
+# hull guest had touched (its RssShmem), the same kernel and workload.
+qemu_ovh=$((qemu_rss - hull_guest))
+
+hb=$(printf '%s\n' "${hull_bz[@]}" | mean)
+hi=$(printf '%s\n' "${hull_init[@]}" | mean); ht=$(printf '%s\n' "${hull_true[@]}" | mean)
+qi=$(printf '%s\n' "${qemu_init[@]}" | mean); qt=$(printf '%s\n' "${qemu_true[@]}" | mean)
+echo "iterations: $N, guest RAM $MEM MiB, 1 vCPU"
+printf '%-16s %10s %10s %8s\n' figure hull qemu ratio
+printf '%-16s %10s %10s %8s\n' boot_to_init_ms "$hb" "$qi" "$(echo "$hb $qi" | awk '{printf "%.2f", $1/$2}')"
+printf '%-16s %10s %10s %8s\n' "  (vmlinux)" "$hi" "$qi" "$(echo "$hi $qi" | awk '{printf "%.2f", $1/$2}')"
+printf '%-16s %10s %10s %8s\n' run_true_ms "$ht" "$qt" "$(echo "$ht $qt" | awk '{printf "%.2f", $1/$2}')"
+printf '%-16s %10s %10s %8s\n' overhead_kib "$hull_ovh" "$qemu_ovh" "$(echo "$hull_ovh $qemu_ovh" | awk '{printf "%.2f", $1/$2}')"

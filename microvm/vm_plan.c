@@ -1,0 +1,189 @@
+/* VM mode of the container path: see vm_plan.h. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "microvm/disk.h"
+#include "microvm/vm_plan.h"
+#include "microvm/vmm.h"
+#include "runtime/cleanup.h"
+#include "runtime/spec.h"
+
+#define VM_DEFAULT_MEM_MIB 256
+#define VM_MAX_CPUS 32
+
+void vm_plan_init(struct vm_plan *vp)
+{
+	*vp = (struct vm_plan){ .vmm_fd = -1, .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
+			       .disk_fd = -1 };
+}
+
+void vm_plan_clear(struct vm_plan *vp)
+{
+	int *fds[] = { &vp->vmm_fd, &vp->kvm_fd, &vp->kernel_fd, &vp->initrd_fd, &vp->disk_fd };
+
+	for (size_t i = 0; i < RT_ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]), *fds[i] = -1;
+}
+
+void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS])
+{
+	fds[0] = vp->vmm_fd, fds[1] = vp->kvm_fd, fds[2] = vp->kernel_fd, fds[3] = vp->initrd_fd;
+	fds[4] = vp->disk_fd;
+}
+
+int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err *err)
+{
+	*out = flag;
+	for (size_t i = 0; i < s->n_annotations; i++) {
+		const struct rt_kv *a = &s->annotations[i];
+
+		if (strcmp(a->key, "org.hull.isolation"))
+			continue;
+		if (!strcmp(a->value, "vm"))
+			*out = true;
+		else if (strcmp(a->value, "container"))
+			return rt_err_set(err, EINVAL, "annotations: org.hull.isolation is '%s', "
+					  "not 'container' or 'vm'", a->value);
+	}
+	return 0;
+}
+
+/* hull-vmm beside hull's own binary (the build tree), else installed. */
+static int open_vmm(struct rt_err *err)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fd = -1;
+
+	if (n > 0) {
+		self[n] = 0;
+		snprintf(path, sizeof(path), "%s/hull-vmm", dirname(self));
+		fd = open(path, O_PATH | O_CLOEXEC);
+	}
+	if (fd < 0)
+		fd = open(HULL_PKGLIBEXECDIR "/hull-vmm", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return rt_err_sys(err, errno, "the VMM (hull-vmm) is not beside hull nor in "
+				  HULL_PKGLIBEXECDIR);
+	return fd;
+}
+
+/* Guest RAM is the memory limit less the VMM's own overhead. */
+static int plan_resources(const struct rt_spec *s, struct vm_plan *vp, struct rt_err *err)
+{
+	const struct rt_resources *r = &s->linux_.resources;
+	int64_t min = (VMM_MIN_MEM_MIB + VMM_OVERHEAD_MIB) << 20;
+
+	vp->mem_mib = VM_DEFAULT_MEM_MIB;
+	if (r->mem_limit > 0) {
+		if (r->mem_limit < min)
+			return rt_err_set(err, EINVAL, "linux.resources.memory.limit: %lld MiB is too "
+					  "small for a microVM (at least %d MiB: %d of guest RAM and %d "
+					  "for the VMM)", (long long)(r->mem_limit >> 20),
+					  VMM_MIN_MEM_MIB + VMM_OVERHEAD_MIB, VMM_MIN_MEM_MIB,
+					  VMM_OVERHEAD_MIB);
+		vp->mem_mib = (uint64_t)(r->mem_limit >> 20) - VMM_OVERHEAD_MIB;
+	}
+	vp->cpus = 1;
+	if (r->cpu_quota > 0 && r->cpu_period > 0) {
+		int64_t n = (r->cpu_quota + r->cpu_period - 1) / r->cpu_period;
+
+		vp->cpus = n > VM_MAX_CPUS ? VM_MAX_CPUS : (int)n;
+	}
+	return 0;
+}
+
+/* The root: an erofs (or ext4) image of rootfs, cached by content, shared
+ * read-only; the guest puts a tmpfs overlay on it unless root.readonly. */
+static int plan_disk(const char *rootfs, struct vm_plan *vp, struct rt_err *err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (vm_disk_for_rootfs(rootfs, &path, err) < 0)
+		return rt_err_wrap(err, "microVM: root disk");
+	vp->disk_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (vp->disk_fd < 0)
+		return rt_err_sys(err, errno, "microVM: root disk %s", path);
+	return 0;
+}
+
+static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_err *err)
+{
+	const struct rt_process *p = &s->process;
+	struct vm_guest_proc g = {
+		.args = p->args, .env = p->env, .cwd = p->cwd, .uid = p->user.uid,
+		.gid = p->user.gid, .gids = p->user.additional_gids,
+		.n_gids = p->user.n_additional_gids, .hostname = s->hostname,
+		.readonly_root = s->root_readonly, .terminal = p->terminal,
+	};
+
+	if (vm_initrd_build(&g, NULL, &vp->initrd_fd, err) < 0)
+		return rt_err_wrap(err, "microVM");
+	return 0;
+}
+
+int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kernel,
+		  struct vm_plan *vp, struct rt_err *err)
+{
+	const char *k = kernel ? kernel : VMM_DEFAULT_KERNEL;
+
+	vp->enabled = true;
+	vp->terminal = s->process.terminal;
+	if (plan_resources(s, vp, err) < 0)
+		return -err->code;
+	vp->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vp->kvm_fd < 0)
+		return rt_err_sys(err, errno, "microVM: /dev/kvm (VM isolation needs KVM)");
+	vp->kernel_fd = open(k, O_RDONLY | O_CLOEXEC);
+	if (vp->kernel_fd < 0)
+		return rt_err_sys(err, errno, "microVM: guest kernel %s%s", k,
+				  kernel ? "" : " (build it with 'make guest-kernel')");
+	vp->vmm_fd = open_vmm(err);
+	if (vp->vmm_fd < 0)
+		return rt_err_wrap(err, "microVM");
+	if (plan_disk(rootfs, vp, err) < 0)
+		return -err->code;
+	return plan_initrd(s, vp, err);
+}
+
+static int keep_fd(int fd, struct rt_err *err)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+		return rt_err_sys(err, errno, "microVM: fd %d", fd);
+	return 0;
+}
+
+int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err)
+{
+	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16], disk[32];
+	char *argv[] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
+			 "--mem", mem, "--cpus", cpus, "--disk", disk,
+			 vp->terminal ? "--terminal" : NULL, NULL };
+	char *envp[] = { NULL };
+
+	snprintf(kvm, sizeof(kvm), "%d", vp->kvm_fd);
+	snprintf(kernel, sizeof(kernel), "%d", vp->kernel_fd);
+	snprintf(initrd, sizeof(initrd), "%d", vp->initrd_fd);
+	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)vp->mem_mib);
+	snprintf(cpus, sizeof(cpus), "%d", vp->cpus);
+	/* The image's host path is out of reach in here; its fd is not. */
+	snprintf(disk, sizeof(disk), "/proc/self/fd/%d", vp->disk_fd);
+	if (keep_fd(vp->kvm_fd, err) < 0 || keep_fd(vp->kernel_fd, err) < 0 ||
+	    keep_fd(vp->initrd_fd, err) < 0 || keep_fd(vp->disk_fd, err) < 0)
+		return -err->code;
+	syscall(SYS_execveat, vp->vmm_fd, "", argv, envp, AT_EMPTY_PATH);
+	return rt_err_sys(err, errno, "exec the VMM");
+}

@@ -1,0 +1,38 @@
+/* VM mode of the container path (DESIGN.md section 1): the parent plans the
+ * VM (kernel, initramfs, RAM and vCPUs from the limits, the static VMM)
+ * before any side effect; the container's init execs the VMM in place of
+ * process.args, so the VMM runs in the container's namespaces and cgroup
+ * and `state` shows it as the container's pid. */
+#ifndef HULL_VM_PLAN_H
+#define HULL_VM_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/err.h"
+
+struct rt_spec;
+
+struct vm_plan {
+	bool enabled;
+	int vmm_fd, kvm_fd, kernel_fd, initrd_fd, disk_fd;
+	uint64_t mem_mib;
+	int cpus;
+	bool terminal;
+};
+
+/* VM mode: the flag, or the annotation org.hull.isolation=vm. */
+int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err *err);
+/* Opens and builds everything the VMM will need; kernel NULL for the
+ * default.  Errors name the missing piece or the limit that is too small. */
+int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kernel,
+		  struct vm_plan *vp, struct rt_err *err);
+void vm_plan_init(struct vm_plan *vp);
+void vm_plan_clear(struct vm_plan *vp);
+/* The fds to keep open in the container's init. */
+#define VM_PLAN_NFDS 5
+void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS]);
+/* In the container's init, instead of the workload's exec. */
+int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err);
+
+#endif

@@ -1,0 +1,238 @@
+/* The VMM's command line, shared by `hull vmm` and the static hull-vmm
+ * that a VM-mode container's init execs (with the --*-fd flags, whose
+ * files the parent opened before the jail closed in). */
+#define _GNU_SOURCE
+#include "config.h"
+#include "microvm/vmm.h"
+#include "runtime/cleanup.h"
+#include "runtime/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { O_KERNEL = 256, O_MEM, O_CPUS, O_ROOTFS, O_READONLY, O_ENV, O_CWD, O_USER, O_HOSTNAME,
+       O_BOOT_TIME, O_DEBUG, O_TERMINAL, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
+
+static int usage_error(struct rt_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int usage_error(struct rt_err *err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rt_err_set(err, EINVAL, "vmm: %s (see 'hull vmm --help')", msg);
+	return -1;
+}
+
+static int strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
+
+	if (!nv)
+		return -1;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+struct vmm_opts {
+	struct vmm_config cfg;
+	struct vm_guest_proc proc;
+	const char *kernel, *rootfs, *dump_initrd;
+	size_t n_env;
+};
+
+static int parse_num(const char *arg, const char *flag, unsigned long max, unsigned long *out,
+		     struct rt_err *err)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || *out > max)
+		return usage_error(err, "%s %s: expected a number up to %lu", flag, arg,
+				       max);
+	return 0;
+}
+
+static int parse_user(const char *arg, struct vm_guest_proc *p, struct rt_err *err)
+{
+	char *end;
+	unsigned long u = strtoul(arg, &end, 10), g = u;
+
+	if (end != arg && *end == ':') {
+		const char *gs = end + 1;
+
+		g = strtoul(gs, &end, 10);
+		if (end == gs)
+			end = (char *)"x";
+	}
+	if (end == arg || *end || u > 0xfffffffeUL || g > 0xfffffffeUL)
+		return usage_error(err, "--user %s: expected UID[:GID]", arg);
+	p->uid = (uid_t)u;
+	p->gid = (gid_t)g;
+	return 0;
+}
+
+static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
+{
+	unsigned long n;
+
+	switch (c) {
+	case O_KERNEL: o->kernel = arg; return 0;
+	case O_ROOTFS: o->rootfs = arg; return 0;
+	case O_READONLY: o->proc.readonly_root = true; return 0;
+	case O_CWD: o->proc.cwd = arg; return 0;
+	case O_HOSTNAME: o->proc.hostname = arg; return 0;
+	case O_BOOT_TIME: o->cfg.boot_time = true; return 0;
+	case O_DEBUG: o->cfg.debug = true; return 0;
+	case O_TERMINAL: o->cfg.terminal = o->proc.terminal = true; return 0;
+	case O_DISK: o->cfg.disk = arg; return 0;
+	case O_DUMP_INITRD: o->dump_initrd = arg; return 0;
+	case O_DISK_RW: o->cfg.disk_rw = true; return 0;
+	case O_CMDLINE: o->cfg.cmdline_extra = arg; return 0;
+	case O_USER: return parse_user(arg, &o->proc, err);
+	case O_ENV:
+		if (!strchr(arg, '='))
+			return usage_error(err, "--env %s: expected NAME=VALUE", arg);
+		if (strv_push(&o->proc.env, &o->n_env, arg) < 0)
+			return rt_err_set(err, ENOMEM, "out of memory"), -1;
+		return 0;
+	case O_MEM:
+		if (parse_num(arg, "--mem", 1UL << 20, &n, err) < 0)
+			return -1;
+		if (n < VMM_MIN_MEM_MIB)
+			return usage_error(err, "--mem %s: at least %d MiB", arg,
+					       VMM_MIN_MEM_MIB);
+		o->cfg.mem_mib = n;
+		return 0;
+	case O_CPUS:
+		if (parse_num(arg, "--cpus", 32, &n, err) < 0 || n == 0)
+			return n == 0 ? usage_error(err, "--cpus 0: at least 1") : -1;
+		o->cfg.cpus = (int)n;
+		return 0;
+	case O_KVM_FD: case O_KERNEL_FD: case O_INITRD_FD:
+		if (parse_num(arg, "--*-fd", 65535, &n, err) < 0)
+			return -1;
+		*(c == O_KVM_FD ? &o->cfg.kvm_fd : c == O_KERNEL_FD ? &o->cfg.kernel_fd :
+		  &o->cfg.initrd_fd) = (int)n;
+		return 0;
+	default:
+		return usage_error(err, "%s", "bad option");
+	}
+}
+
+/* Files named on the command line; the fds a container's init passes are
+ * already open. */
+static int open_inputs(struct vmm_opts *o, struct rt_err *err)
+{
+	if (o->cfg.kvm_fd < 0) {
+		o->cfg.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (o->cfg.kvm_fd < 0)
+			return rt_err_sys(err, errno, "/dev/kvm (a microVM needs KVM)"), -1;
+	}
+	if (o->cfg.kernel_fd < 0) {
+		const char *k = o->kernel ? o->kernel : VMM_DEFAULT_KERNEL;
+
+		o->cfg.kernel_fd = open(k, O_RDONLY | O_CLOEXEC);
+		if (o->cfg.kernel_fd < 0)
+			return rt_err_sys(err, errno, "guest kernel %s%s", k,
+					  o->kernel ? "" : " (build it with 'make guest-kernel')"), -1;
+	}
+	if (!o->proc.env &&
+	    strv_push(&o->proc.env, &o->n_env,
+			  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+		return rt_err_set(err, ENOMEM, "out of memory"), -1;
+	if (o->cfg.initrd_fd < 0 &&
+	    vm_initrd_build(&o->proc, o->rootfs, &o->cfg.initrd_fd, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int dump(int fd, const char *path, struct rt_err *err)
+{
+	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char buf[65536];
+	ssize_t n;
+
+	if (out < 0)
+		return rt_err_sys(err, errno, "%s", path);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return rt_err_sys(err, errno, "initramfs");
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (rt_write_all(out, buf, (size_t)n) < 0)
+			return rt_err_sys(err, errno, "%s", path);
+	return n < 0 ? rt_err_sys(err, errno, "%s", path) : 0;
+}
+
+int vmm_cli(int argc, char **argv, struct rt_err *err)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "mem", required_argument, NULL, O_MEM },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "rootfs", required_argument, NULL, O_ROOTFS },
+		{ "readonly", no_argument, NULL, O_READONLY },
+		{ "env", required_argument, NULL, O_ENV },
+		{ "cwd", required_argument, NULL, O_CWD },
+		{ "user", required_argument, NULL, O_USER },
+		{ "hostname", required_argument, NULL, O_HOSTNAME },
+		{ "boot-time", no_argument, NULL, O_BOOT_TIME },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "terminal", no_argument, NULL, O_TERMINAL },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "dump-initrd", required_argument, NULL, O_DUMP_INITRD },
+		{ "disk-rw", no_argument, NULL, O_DISK_RW },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "kvm-fd", required_argument, NULL, O_KVM_FD },
+		{ "kernel-fd", required_argument, NULL, O_KERNEL_FD },
+		{ "initrd-fd", required_argument, NULL, O_INITRD_FD },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct vmm_opts o = { .cfg = { .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
+				       .mem_mib = 256, .cpus = 1, .stdin_fd = STDIN_FILENO,
+				       .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO } };
+	int c, status = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: hull vmm %s\n", VMM_USAGE);
+			return 0;
+		}
+		if (c == '?')
+			return usage_error(err, "bad option %s", argv[optind - 1]);
+		if (parse_flag(c, optarg, &o, err) < 0)
+			goto out;
+	}
+	o.proc.args = argv + optind;
+	if (o.cfg.initrd_fd < 0 && optind >= argc) {
+		usage_error(err, "no command to run");
+		goto out;
+	}
+	if (o.dump_initrd) {     /* for bench/vmboot.sh: the same initramfs for QEMU */
+		if (!o.proc.env && strv_push(&o.proc.env, &o.n_env, "PATH=/bin") < 0)
+			status = rt_err_set(err, ENOMEM, "out of memory");
+		else if (vm_initrd_build(&o.proc, o.rootfs, &o.cfg.initrd_fd, err) < 0 ||
+			 dump(o.cfg.initrd_fd, o.dump_initrd, err) < 0)
+			status = -1;
+		goto out;
+	}
+	if (open_inputs(&o, err) < 0 || vmm_jail(err) < 0 || vmm_run(&o.cfg, &status, err) < 0)
+		status = -1;
+out:
+	free(o.proc.env);
+	return err->code ? -1 : status;
+}
