@@ -47,6 +47,11 @@ trap 'umount -l "$CONF_TOP" 2>/dev/null; rm -rf "$CONF_TOP"' EXIT
 # The work directory is a shared mount of its own (in our private
 # namespace), so that rootfsPropagation slave/shared has a peer to show.
 mount --bind "$CONF_TOP" "$CONF_TOP" && mount --make-shared "$CONF_TOP"
+# crun 1.8 chowns its stdio to the container's root user when it makes a
+# user namespace, /dev/null included (runc skips /dev/null): the host's
+# /dev/null was seen owned by 100000:200000 after user_namespace_mappings.
+# This private namespace gets a /dev/null node of its own.
+mknod -m 666 "$CONF_TOP/null" c 1 3 && mount --bind "$CONF_TOP/null" /dev/null
 
 # The template bundle: a busybox-static rootfs and `hull spec` at
 # ociVersion 1.0.2 (crun 1.8 only accepts 1.0.x).

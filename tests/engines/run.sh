@@ -15,10 +15,13 @@ set -u
 # ENGINES_HIDE_CGROUP2=1: run in a private mount namespace whose cgroup2
 # mount of a hybrid layout is unmounted (crun 1.8 refuses a
 # hybrid layout whose cgroup2 holds a controller); the host is unchanged.
+# That namespace also gets its own /dev/null node: crun 1.8 chowns its
+# stdio to the container's root in a user namespace, /dev/null included.
 if [ -n "${ENGINES_HIDE_CGROUP2:-}" ] && [ -z "${ENGINES_IN_MNTNS:-}" ] &&
    mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
 	exec env ENGINES_IN_MNTNS=1 unshare -m --propagation private bash -c \
-		'umount /sys/fs/cgroup/unified && exec bash "$0" "$@"' "$0" "$@"
+		'umount /sys/fs/cgroup/unified && d=$(mktemp -d) && mknod -m 666 "$d/null" c 1 3 &&
+		 mount --bind "$d/null" /dev/null && exec bash "$0" "$@"' "$0" "$@"
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
