@@ -104,14 +104,20 @@ static int plan_resources(const struct rt_spec *s, struct vm_plan *vp, struct rt
 	return 0;
 }
 
-/* The root: an erofs (or ext4) image of rootfs, cached by content, shared
- * read-only; the guest puts a tmpfs overlay on it unless root.readonly. */
-static int plan_disk(const char *rootfs, struct vm_plan *vp, struct rt_err *err)
+/* The root: the disk given, else an erofs (or ext4) image of rootfs,
+ * cached by content; either is shared read-only and the guest puts a
+ * tmpfs overlay on it unless root.readonly. */
+static int plan_disk(const char *rootfs, const char *disk, struct vm_plan *vp,
+		     struct rt_err *err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *built = NULL;
+	const char *path = disk;
 
-	if (vm_disk_for_rootfs(rootfs, &path, err) < 0)
-		return rt_err_wrap(err, "microVM: root disk");
+	if (!path) {
+		if (vm_disk_for_rootfs(rootfs, &built, err) < 0)
+			return rt_err_wrap(err, "microVM: root disk");
+		path = built;
+	}
 	vp->disk_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (vp->disk_fd < 0)
 		return rt_err_sys(err, errno, "microVM: root disk %s", path);
@@ -134,7 +140,7 @@ static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_er
 }
 
 int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kernel,
-		  struct vm_plan *vp, struct rt_err *err)
+		  const char *disk, struct vm_plan *vp, struct rt_err *err)
 {
 	const char *k = kernel ? kernel : VMM_DEFAULT_KERNEL;
 
@@ -152,7 +158,7 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 	vp->vmm_fd = open_vmm(err);
 	if (vp->vmm_fd < 0)
 		return rt_err_wrap(err, "microVM");
-	if (plan_disk(rootfs, vp, err) < 0)
+	if (plan_disk(rootfs, disk, vp, err) < 0)
 		return -err->code;
 	return plan_initrd(s, vp, err);
 }
