@@ -193,6 +193,7 @@ char *rt_ct_list_json(const struct rt_ct_info *v, size_t n)
 		kint(&w, "memoryBytes", (long long)v[i].mem_bytes);
 		kint(&w, "cpuNanoseconds", (long long)v[i].cpu_ns);
 		klim(&w, "memoryLimit", v[i].cfg.memory);
+		kv(&w, "isolation", v[i].cfg.vm ? "vm" : "container");
 		cmap(&w);
 	}
 	carr(&w);
