@@ -9,6 +9,7 @@
  * disk (image/disk.c) with a tmpfs overlay for writes. */
 #include "config.h"
 #include "image/img_int.h"
+#include "microvm/vm_plan.h"
 #include "runtime/cleanup.h"
 #include "runtime/container.h"
 #include "runtime/spec.h"
@@ -113,6 +114,8 @@ int img_run(const char *root, const struct img_run_opts *o, int *status, struct 
 	if (rc == 0 && o->vm)
 		rc = img_vm_disk(o->store, o->ref, &disk, err);
 	co.vm_disk = disk;
+	if (rc == 0 && o->vm)
+		vm_plan_locate_vmm();
 	if (rc == 0)
 		rc = mount_private(&r, rootfs, err);
 	if (rc == 0) {

@@ -59,16 +59,34 @@ int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err 
 	return 0;
 }
 
+/* hull's own directory, where a build tree's hull-vmm is: read once and
+ * kept, since /proc/self/exe may not name a reachable path any more once
+ * the caller has changed mount namespace (hull run --image does). */
+static char self_dir[PATH_MAX];
+
+void vm_plan_locate_vmm(void)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (self_dir[0])
+		return;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = 0;
+	snprintf(self_dir, sizeof(self_dir), "%s", dirname(self));
+}
+
 /* hull-vmm beside hull's own binary (the build tree), else installed. */
 static int open_vmm(struct rt_err *err)
 {
-	char self[PATH_MAX], path[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char path[PATH_MAX + 16];
 	int fd = -1;
 
-	if (n > 0) {
-		self[n] = 0;
-		snprintf(path, sizeof(path), "%s/hull-vmm", dirname(self));
+	vm_plan_locate_vmm();
+	if (self_dir[0]) {
+		snprintf(path, sizeof(path), "%s/hull-vmm", self_dir);
 		fd = open(path, O_PATH | O_CLOEXEC);
 	}
 	if (fd < 0)

@@ -31,6 +31,9 @@ int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err 
 int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kernel,
 		  const char *disk, struct vm_plan *vp, struct rt_err *err);
 void vm_plan_init(struct vm_plan *vp);
+/* Find hull-vmm's directory now (beside hull's binary), for a caller that
+ * is about to change mount namespace before vm_plan_build. */
+void vm_plan_locate_vmm(void);
 void vm_plan_clear(struct vm_plan *vp);
 /* The fds to keep open in the container's init. */
 #define VM_PLAN_NFDS 5
