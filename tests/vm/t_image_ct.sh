@@ -55,12 +55,12 @@ test_image_run_vm_disk_reused() {
 	ino=$(stat -c %i "$disk") mtime=$(stat -c %Y.%y "$disk")
 	[ -z "$(ls -A "$work/state")" ] || fail "left in the state root: $(ls -A "$work/state")"
 	out=$(ihull run --image vmimg:1 --vm --kernel "$KERNEL" --name vmimg-b -- \
-		'echo written > /etc/new; cat /etc/new; id -un')
+		'echo written > /home/alice/new; cat /home/alice/new; id -un')
 	expect_eq "CMD output" "$out" "$(printf 'written\nalice')"
 	expect_eq "disk inode" "$(stat -c %i "$disk")" "$ino"
 	expect_eq "disk mtime" "$(stat -c %Y.%y "$disk")" "$mtime"
 	expect_eq "disks" "$(ls "$HULL_IMAGE_STORE/disks")" "$mh.erofs"
-	[ ! -e "$HULL_IMAGE_STORE/rootfs/$mh/etc/new" ] || fail "the shared image was written"
+	[ ! -e "$HULL_IMAGE_STORE/rootfs/$mh/home/alice/new" ] || fail "the shared image was written"
 	[ -z "$(ls -A "$work/state")" ] || fail "left in the state root: $(ls -A "$work/state")"
 }
 
