@@ -104,9 +104,7 @@ static int one_opt(int c, char *arg, struct ct_args *a, struct rt_err *err)
 		a->c.pids = (int64_t)v;
 		return 0;
 	case O_BIND: return parse_bind(arg, &a->c, err);
-	case O_VM:
-		return rt_err_set(err, ENOTSUP, "ct: --vm is not available yet (the microVM back "
-				  "end is not part of this build)"), -1;
+	case O_VM: a->c.vm = true; return 0;
 	case O_TIMEOUT:
 		if (parse_num("timeout", arg, 3600, &v, err) < 0)
 			return -1;
@@ -191,9 +189,11 @@ static int do_status(const struct rt_ct_env *e, const char *name, bool json, str
 	} else {
 		human(mem, sizeof(mem), i.mem_bytes);
 		printf("name: %s\nstate: %s\npid: %d\nhostname: %s\nip: %s\nip6: %s\n"
-		       "memory: %s\ncpu: %.2fs\nrootfs: %s\n", i.name, i.state, (int)i.pid,
+		       "memory: %s\ncpu: %.2fs\nrootfs: %s\nisolation: %s\n", i.name, i.state,
+		       (int)i.pid,
 		       i.cfg.hostname ? i.cfg.hostname : i.name, i.ip[0] ? i.ip : "-",
-		       i.ip6[0] ? i.ip6 : "-", mem, (double)i.cpu_ns / 1e9, i.cfg.rootfs);
+		       i.ip6[0] ? i.ip6 : "-", mem, (double)i.cpu_ns / 1e9, i.cfg.rootfs,
+		       i.cfg.vm ? "vm" : "container");
 	}
 	rt_ct_info_clear(&i);
 	return 0;

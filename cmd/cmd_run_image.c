@@ -1,4 +1,4 @@
-/* hull run --image REF [--name ID] [--store DIR] [--vm] [-- CMD ARGS]: a
+/* hull run --image REF [--name ID] [--store DIR] [--vm [--kernel K]] [-- CMD]: a
  * container from a stored image, in the foreground; exits with its status.
  * cmd_run hands over here when it sees --image. */
 #include "config.h"
@@ -21,12 +21,13 @@ bool cmd_run_is_image(int argc, char **argv)
 
 int cmd_run_image(const struct cmd_globals *g, int argc, char **argv, struct rt_err *err)
 {
-	enum { O_IMAGE = 256, O_NAME, O_STORE, O_VM };
+	enum { O_IMAGE = 256, O_NAME, O_STORE, O_VM, O_KERNEL };
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "name", required_argument, NULL, O_NAME },
 		{ "store", required_argument, NULL, O_STORE },
 		{ "vm", no_argument, NULL, O_VM },
+		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct img_run_opts o = { .systemd_cgroup = g->systemd_cgroup };
@@ -40,8 +41,9 @@ int cmd_run_image(const struct cmd_globals *g, int argc, char **argv, struct rt_
 		case O_NAME: o.id = optarg; break;
 		case O_STORE: o.store = optarg; break;
 		case O_VM: o.vm = true; break;
+		case O_KERNEL: o.kernel = optarg; break;
 		default: return cmd_usage_error(err, "run", "%s (with --image: --name, --store, "
-						 "--vm, then -- CMD)", cmd_bad_option(argv));
+						 "--vm, --kernel, then -- CMD)", cmd_bad_option(argv));
 		}
 	}
 	if (!o.id) {

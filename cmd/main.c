@@ -23,9 +23,10 @@ static const struct cmd_verb verbs[] = {
 	{ "start", cmd_start, "start ID", "run the user process of a created container" },
 	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
 	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] [--vm [--kernel FILE]] ID\n"
-	  "       hull run --image REF [--name ID] [--store DIR] [--vm] [-- CMD [ARG...]]",
+	  "       hull run --image REF [--name ID] [--store DIR] [--vm [--kernel FILE]] [-- CMD [ARG...]]",
 	  "create and start a container (--image: from a stored image, on an overlay of it "
-	  "unpacked once and shared); without --detach wait and exit with its status" },
+	  "unpacked once and shared; with --vm the guest boots the image's cached erofs disk); "
+	  "without --detach wait and exit with its status" },
 	{ "state", cmd_state, "state ID", "print the runtime-spec state of a container as JSON" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]",
 	  "send a signal (name or number, default TERM) to the container's init" },
@@ -53,6 +54,7 @@ static const struct cmd_verb verbs[] = {
 	{ "ct", cmd_ct, "ct [--lib-dir DIR] VERB ...\n"
 	  "  ct create NAME (--rootfs DIR | --image REF) [--hostname H] [--ip A.B.C.D[/P]|auto|none]\n"
 	  "            [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N] [--bind SRC:DST[:ro]]...\n"
+	  "            [--vm]   (a microVM: no network and no --bind yet; its init is not PID 1)\n"
 	  "  ct start NAME | stop [--timeout SECS] NAME | restart [--timeout SECS] NAME\n"
 	  "  ct enter NAME | exec NAME -- CMD [ARG...]\n"
 	  "  ct set NAME [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N]\n"

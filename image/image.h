@@ -139,7 +139,8 @@ struct img_run_opts {
 	const char *ref;
 	const char *id;         /* the container id */
 	char **cmd;             /* replaces the image's Cmd when non-empty (NULL-terminated) */
-	bool vm;                /* microVM isolation: not in this build, an error */
+	bool vm;                /* microVM isolation: the guest boots img_vm_disk's disk */
+	const char *kernel;     /* --kernel: the guest kernel (NULL: the default) */
 	bool systemd_cgroup;
 };
 

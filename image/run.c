@@ -4,9 +4,12 @@
  * root, as hull jail's), write config.json from the image config, mount
  * the overlay in a mount namespace of our own (so that a crash leaves no
  * mount on the host), run the bundle through the same create, start, wait
- * and delete as any other, then unmount and remove the bundle. */
+ * and delete as any other, then unmount and remove the bundle.  With --vm
+ * the same container runs the VMM, whose guest boots the image's erofs
+ * disk (image/disk.c) with a tmpfs overlay for writes. */
 #include "config.h"
 #include "image/img_int.h"
+#include "microvm/vm_plan.h"
 #include "runtime/cleanup.h"
 #include "runtime/container.h"
 #include "runtime/spec.h"
@@ -25,14 +28,16 @@
 
 static int run_check(const struct img_run_opts *o, struct rt_err *err)
 {
-	if (o->vm)
-		return rt_err_set(err, ENOTSUP, "run --image --vm: microVM isolation is not "
-				  "available in this build of hull");
 	if (geteuid() != 0)
 		return rt_err_set(err, EPERM, "run --image needs root (it mounts an overlay)");
 	if (!o->ref || !*o->ref)
 		return rt_err_set(err, EINVAL, "run --image: no image given");
-	return rt_validate_id(o->id, err);
+	if (rt_validate_id(o->id, err) < 0)
+		return -err->code;
+	/* Before anything is unpacked or a disk built for nothing. */
+	if (o->vm && access("/dev/kvm", R_OK | W_OK) < 0)
+		return rt_err_sys(err, errno, "run --image --vm: /dev/kvm (VM isolation needs KVM)");
+	return 0;
 }
 
 /* The overlay goes on bundle/rootfs, seen only by this process and the
@@ -85,9 +90,10 @@ static int bundle_claim(const char *root, const char *bundle, const char *id, in
 
 int img_run(const char *root, const struct img_run_opts *o, int *status, struct rt_err *err)
 {
-	_cleanup_free_ char *bundle = NULL, *rootfs = NULL;
+	_cleanup_free_ char *bundle = NULL, *rootfs = NULL, *disk = NULL;
 	_cleanup_close_ int lock = -1;
-	struct rt_create_opts co = { .root = root, .id = o->id, .systemd_cgroup = o->systemd_cgroup };
+	struct rt_create_opts co = { .root = root, .id = o->id, .systemd_cgroup = o->systemd_cgroup,
+				     .vm = o->vm, .kernel = o->kernel };
 	struct img_rootfs r = { .hold_fd = -1 };
 	int rc;
 
@@ -103,6 +109,13 @@ int img_run(const char *root, const struct img_run_opts *o, int *status, struct 
 	rc = img_rootfs_prepare(o->store, o->ref, bundle, &r, err);
 	if (rc == 0)
 		rc = img_spec_write(bundle, false, true, &r.config, r.lower, o->cmd, err);
+	/* VM mode: the guest's root is the image's cached erofs disk (built
+	 * once per image digest); the overlay below is only the VMM's jail. */
+	if (rc == 0 && o->vm)
+		rc = img_vm_disk(o->store, o->ref, &disk, err);
+	co.vm_disk = disk;
+	if (rc == 0 && o->vm)
+		vm_plan_locate_vmm();
 	if (rc == 0)
 		rc = mount_private(&r, rootfs, err);
 	if (rc == 0) {

@@ -59,16 +59,34 @@ int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err 
 	return 0;
 }
 
+/* hull's own directory, where a build tree's hull-vmm is: read once and
+ * kept, since /proc/self/exe may not name a reachable path any more once
+ * the caller has changed mount namespace (hull run --image does). */
+static char self_dir[PATH_MAX];
+
+void vm_plan_locate_vmm(void)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (self_dir[0])
+		return;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = 0;
+	snprintf(self_dir, sizeof(self_dir), "%s", dirname(self));
+}
+
 /* hull-vmm beside hull's own binary (the build tree), else installed. */
 static int open_vmm(struct rt_err *err)
 {
-	char self[PATH_MAX], path[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char path[PATH_MAX + 16];
 	int fd = -1;
 
-	if (n > 0) {
-		self[n] = 0;
-		snprintf(path, sizeof(path), "%s/hull-vmm", dirname(self));
+	vm_plan_locate_vmm();
+	if (self_dir[0]) {
+		snprintf(path, sizeof(path), "%s/hull-vmm", self_dir);
 		fd = open(path, O_PATH | O_CLOEXEC);
 	}
 	if (fd < 0)
@@ -104,14 +122,20 @@ static int plan_resources(const struct rt_spec *s, struct vm_plan *vp, struct rt
 	return 0;
 }
 
-/* The root: an erofs (or ext4) image of rootfs, cached by content, shared
- * read-only; the guest puts a tmpfs overlay on it unless root.readonly. */
-static int plan_disk(const char *rootfs, struct vm_plan *vp, struct rt_err *err)
+/* The root: the disk given, else an erofs (or ext4) image of rootfs,
+ * cached by content; either is shared read-only and the guest puts a
+ * tmpfs overlay on it unless root.readonly. */
+static int plan_disk(const char *rootfs, const char *disk, struct vm_plan *vp,
+		     struct rt_err *err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *built = NULL;
+	const char *path = disk;
 
-	if (vm_disk_for_rootfs(rootfs, &path, err) < 0)
-		return rt_err_wrap(err, "microVM: root disk");
+	if (!path) {
+		if (vm_disk_for_rootfs(rootfs, &built, err) < 0)
+			return rt_err_wrap(err, "microVM: root disk");
+		path = built;
+	}
 	vp->disk_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (vp->disk_fd < 0)
 		return rt_err_sys(err, errno, "microVM: root disk %s", path);
@@ -134,7 +158,7 @@ static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_er
 }
 
 int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kernel,
-		  struct vm_plan *vp, struct rt_err *err)
+		  const char *disk, struct vm_plan *vp, struct rt_err *err)
 {
 	const char *k = kernel ? kernel : VMM_DEFAULT_KERNEL;
 
@@ -152,7 +176,7 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 	vp->vmm_fd = open_vmm(err);
 	if (vp->vmm_fd < 0)
 		return rt_err_wrap(err, "microVM");
-	if (plan_disk(rootfs, vp, err) < 0)
+	if (plan_disk(rootfs, disk, vp, err) < 0)
 		return -err->code;
 	return plan_initrd(s, vp, err);
 }

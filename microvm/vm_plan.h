@@ -24,10 +24,16 @@ struct vm_plan {
 /* VM mode: the flag, or the annotation org.hull.isolation=vm. */
 int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err *err);
 /* Opens and builds everything the VMM will need; kernel NULL for the
- * default.  Errors name the missing piece or the limit that is too small. */
+ * default.  disk: an existing read-only root disk image to attach (an
+ * image's cached erofs, image/disk.c); NULL builds one from rootfs
+ * (microvm/disk.h).  Errors name the missing piece or the limit that is
+ * too small. */
 int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kernel,
-		  struct vm_plan *vp, struct rt_err *err);
+		  const char *disk, struct vm_plan *vp, struct rt_err *err);
 void vm_plan_init(struct vm_plan *vp);
+/* Find hull-vmm's directory now (beside hull's binary), for a caller that
+ * is about to change mount namespace before vm_plan_build. */
+void vm_plan_locate_vmm(void);
 void vm_plan_clear(struct vm_plan *vp);
 /* The fds to keep open in the container's init. */
 #define VM_PLAN_NFDS 5

@@ -207,7 +207,7 @@ static int plan_vm(struct plan *p, struct rt_err *err)
 	}
 	if (plan_vm_annotation(p, err) < 0)
 		return -err->code;
-	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, &p->vm, err);
+	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, p->o->vm_disk, &p->vm, err);
 }
 
 static int plan_build(const struct rt_create_opts *o, bool relay_ok, struct plan *p,

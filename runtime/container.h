@@ -28,6 +28,8 @@ struct rt_create_opts {
 	const struct net_plan *net;
 	bool vm;                     /* --vm: run process.args in a microVM */
 	const char *kernel;          /* --kernel: the microVM's guest kernel */
+	const char *vm_disk;         /* VM mode: this read-only root disk (an image's
+				      * cached erofs) instead of one built from root.path */
 };
 
 int rt_container_create(const struct rt_create_opts *o, struct rt_err *err);

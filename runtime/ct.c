@@ -364,8 +364,11 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 	else
 		net_plan_lo(&plan);
 	oci_id(c->name, id, sizeof(id));
+	/* VM mode: the VMM is the container's process and /sbin/init the
+	 * guest's workload; the guest's root is a disk made from the rootfs
+	 * (cached while the tree is unchanged). */
 	struct rt_create_opts co = { .root = e->state_root, .id = id, .bundle = bundle,
-				     .net = &plan };
+				     .net = &plan, .vm = c->vm };
 	if (console_redirect(e, c->name, saved, err) < 0)
 		return -err->code;
 	r = rt_container_create(&co, err);
@@ -432,8 +435,10 @@ static int stop_locked(const struct rt_ct_env *e, const struct rt_ct_config *c, 
 		return rt_err_set(err, EINVAL, "container \"%s\" is not running", c->name);
 	}
 	/* SIGPWR: busybox init halts, sysvinit runs its powerfail entry; a
-	 * paused container cannot act on it, so it is killed at once. */
-	if (!strcmp(s, "running") && kill(pid, SIGPWR) == 0)
+	 * VM's init is asked with SIGTERM, the VMM's to forward (it does not
+	 * take SIGPWR).  A paused container cannot act on it, so it is
+	 * killed at once. */
+	if (!strcmp(s, "running") && kill(pid, c->vm ? SIGTERM : SIGPWR) == 0)
 		wait_gone(pid, timeout_ms);
 	clean_run(e, c);
 	return 0;
@@ -492,6 +497,21 @@ static int copy_binds(const struct rt_ct_create_opts *o, struct rt_ct_config *c,
 	return 0;
 }
 
+/* --vm: the guest has its root disk and nothing else yet (no virtio-net,
+ * no shared directories), and KVM is needed to start it. */
+static int vm_check(const struct rt_ct_create_opts *o, struct rt_err *err)
+{
+	if (o->ip && strcmp(o->ip, "none"))
+		return rt_err_set(err, EINVAL, "ct create --vm: --ip %s: a VM container has no "
+				  "network yet (leave --ip out or give --ip none)", o->ip);
+	if (o->n_binds)
+		return rt_err_set(err, EINVAL, "ct create --vm: --bind is not available with --vm "
+				  "(the guest sees only its root disk)");
+	if (access("/dev/kvm", R_OK | W_OK) < 0)
+		return rt_err_sys(err, errno, "ct create --vm: /dev/kvm (VM isolation needs KVM)");
+	return 0;
+}
+
 /* Checks that need no side effect: the flags, the rootfs, the binds. */
 static int create_check(const char *name, const struct rt_ct_create_opts *o,
 			struct rt_ct_config *c, struct rt_err *err)
@@ -509,6 +529,9 @@ static int create_check(const char *name, const struct rt_ct_create_opts *o,
 				  "--image REF");
 	if (o->hostname && check_hostname(o->hostname, err) < 0)
 		return -err->code;
+	if (o->vm && vm_check(o, err) < 0)
+		return -err->code;
+	c->vm = o->vm;
 	c->name = strdup(name);
 	c->hostname = o->hostname ? strdup(o->hostname) : NULL;
 	c->memory = o->memory;
@@ -564,7 +587,7 @@ static int create_net(const struct rt_ct_env *e, const char *ip, struct rt_ct_co
 	struct net_lease l;
 	char owner[128], buf[INET_ADDRSTRLEN];
 
-	if (ip && !strcmp(ip, "none"))
+	if ((ip && !strcmp(ip, "none")) || c->vm)
 		return 0;
 	if (net_config_load(e->lib_dir, &nc, err) < 0)
 		return -err->code;

@@ -17,6 +17,7 @@ struct rt_ct_config {
 	char *rootfs;                /* absolute */
 	char *image;                 /* the image the rootfs was unpacked from, or NULL */
 	bool own_rootfs;             /* rootfs lives in the ct dir (from --image): destroy removes it */
+	bool vm;                     /* --vm: start boots it as a microVM (no network, no binds) */
 	char *hostname;
 	char *ip;                    /* "A.B.C.D" leased to ct:NAME, or NULL: loopback only */
 	int64_t memory, cpu_quota, cpu_weight, pids;   /* -1 unset */
@@ -29,7 +30,8 @@ void rt_ct_config_clear(struct rt_ct_config *c);
 /* What create takes from the command line; -1 / NULL for unset. */
 struct rt_ct_create_opts {
 	const char *rootfs, *image, *hostname;
-	const char *ip;              /* "auto" (default), "none", or A.B.C.D[/P] */
+	const char *ip;              /* "auto" (default; "none" with vm), "none", or A.B.C.D[/P] */
+	bool vm;
 	int64_t memory, cpu_quota, cpu_weight, pids;
 	struct rt_jail_bind *binds;
 	size_t n_binds;
@@ -55,7 +57,8 @@ void rt_ct_info_clear(struct rt_ct_info *i);
 int rt_ct_create(const struct rt_ct_env *e, const char *name, const struct rt_ct_create_opts *o,
 		 struct rt_err *err);
 int rt_ct_start(const struct rt_ct_env *e, const char *name, struct rt_err *err);
-/* Ask init to halt (SIGPWR, as busybox init and sysvinit take it), then
+/* Ask init to halt (SIGPWR, as busybox init and sysvinit take it; a --vm
+ * container's VMM gets SIGTERM, which it hands to the guest's init), then
  * kill everything after timeout_ms. */
 int rt_ct_stop(const struct rt_ct_env *e, const char *name, int timeout_ms, struct rt_err *err);
 int rt_ct_destroy(const struct rt_ct_env *e, const char *name, bool force, struct rt_err *err);

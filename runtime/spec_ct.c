@@ -48,6 +48,8 @@ char *rt_ct_config_to_json(const struct rt_ct_config *c)
 	kv(&w, "rootfs", c->rootfs);
 	kopt(&w, "image", c->image);
 	kbool(&w, "ownRootfs", c->own_rootfs);
+	if (c->vm)
+		kv(&w, "isolation", "vm");
 	kopt(&w, "hostname", c->hostname);
 	kopt(&w, "ip", c->ip);
 	klim(&w, "memory", c->memory);
@@ -133,6 +135,7 @@ int rt_ct_config_from_json(const char *json, size_t len, struct rt_ct_config *c,
 	_cleanup_free_ char *copy = strndup(json, len);
 	char ebuf[256] = "";
 	const char *op[] = { "ownRootfs", NULL };
+	_cleanup_free_ char *iso = NULL;
 	yajl_val root, own;
 	int r;
 
@@ -148,13 +151,20 @@ int rt_ct_config_from_json(const char *json, size_t len, struct rt_ct_config *c,
 	}
 	own = yajl_tree_get(root, op, yajl_t_any);
 	c->own_rootfs = own && YAJL_IS_TRUE(own);
-	r = get_str(root, "name", &c->name, err) < 0 || get_str(root, "rootfs", &c->rootfs, err) < 0 ||
-	    get_str(root, "image", &c->image, err) < 0 ||
-	    get_str(root, "hostname", &c->hostname, err) < 0 || get_str(root, "ip", &c->ip, err) < 0 ||
-	    get_lim(root, "memory", &c->memory, err) < 0 ||
-	    get_lim(root, "cpuQuota", &c->cpu_quota, err) < 0 ||
-	    get_lim(root, "cpuWeight", &c->cpu_weight, err) < 0 ||
-	    get_lim(root, "pids", &c->pids, err) < 0 || get_binds(root, c, err) < 0 ? -1 : 0;
+	r = get_str(root, "isolation", &iso, err) < 0 ? -1 : 0;
+	if (r == 0 && iso && strcmp(iso, "vm") && strcmp(iso, "container"))
+		r = rt_err_set(err, EINVAL, "ct.json: isolation: expected \"container\" or \"vm\"");
+	c->vm = iso && !strcmp(iso, "vm");
+	if (r == 0)
+		r = get_str(root, "name", &c->name, err) < 0 ||
+		    get_str(root, "rootfs", &c->rootfs, err) < 0 ||
+		    get_str(root, "image", &c->image, err) < 0 ||
+		    get_str(root, "hostname", &c->hostname, err) < 0 ||
+		    get_str(root, "ip", &c->ip, err) < 0 ||
+		    get_lim(root, "memory", &c->memory, err) < 0 ||
+		    get_lim(root, "cpuQuota", &c->cpu_quota, err) < 0 ||
+		    get_lim(root, "cpuWeight", &c->cpu_weight, err) < 0 ||
+		    get_lim(root, "pids", &c->pids, err) < 0 || get_binds(root, c, err) < 0 ? -1 : 0;
 	yajl_tree_free(root);
 	if (r == 0 && (!c->name || !c->rootfs || c->rootfs[0] != '/'))
 		rt_err_set(err, EINVAL, "ct.json: name and an absolute rootfs are required");
@@ -183,6 +193,7 @@ char *rt_ct_list_json(const struct rt_ct_info *v, size_t n)
 		kint(&w, "memoryBytes", (long long)v[i].mem_bytes);
 		kint(&w, "cpuNanoseconds", (long long)v[i].cpu_ns);
 		klim(&w, "memoryLimit", v[i].cfg.memory);
+		kv(&w, "isolation", v[i].cfg.vm ? "vm" : "container");
 		cmap(&w);
 	}
 	carr(&w);

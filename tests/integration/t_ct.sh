@@ -270,7 +270,6 @@ _ct_bad_input() {
 		    "create $m --rootfs $B/rootfs --bind /nonexistent-$IDPREFIX:/mnt|nonexistent" \
 		    "create $m --rootfs $B/nope|--rootfs" \
 		    "create $m --rootfs $B/rootfs --hostname a/b|--hostname" \
-		    "create $m --rootfs $B/rootfs --vm|--vm" \
 		    "create ../x --rootfs $B/rootfs|invalid container id" \
 		    "start $m|does not exist" \
 		    "stop $n|not running"; do

@@ -235,8 +235,6 @@ test_image_run_image() {
 	set +e; out=$(ht run --image nosuch:1 --name "${IDPREFIX}d" 2>&1); rc=$?; set -e
 	expect_clean_failure "unknown image" "$out" "$rc" 'image "nosuch:1" does not exist'
 	[ -z "$(ls -A "$STATE")" ] || fail "a failed run left: $(ls -A "$STATE")"
-	set +e; out=$(ht run --image run:1 --vm -- true 2>&1); rc=$?; set -e
-	expect_clean_failure "--vm" "$out" "$rc" "microVM isolation is not available"
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
 }
 

@@ -33,8 +33,29 @@ Test(ct, config_round_trip)
 	cr_assert_str_eq(d.binds[0].src, "/srv/a");
 	cr_assert(d.binds[0].ro);
 	cr_assert_not(d.binds[1].ro);
+	cr_assert_not(d.vm);
+	cr_assert_null(strstr(json, "isolation"), "%s", json);
 	rt_ct_config_clear(&d);
 	free(json);
+}
+
+Test(ct, config_vm_round_trip)
+{
+	struct rt_ct_config c = { .name = "v", .rootfs = "/r", .vm = true, .memory = -1,
+				  .cpu_quota = -1, .cpu_weight = -1, .pids = -1 }, d;
+	struct rt_err err = {0};
+	char *json = rt_ct_config_to_json(&c);
+
+	cr_assert_not_null(json);
+	cr_assert(strstr(json, "\"isolation\": \"vm\""), "%s", json);
+	cr_assert_eq(rt_ct_config_from_json(json, strlen(json), &d, &err), 0, "%s", err.msg);
+	cr_assert(d.vm);
+	rt_ct_config_clear(&d);
+	free(json);
+	static const char ct[] = "{\"name\":\"a\",\"rootfs\":\"/r\",\"isolation\":\"container\"}";
+	cr_assert_eq(rt_ct_config_from_json(ct, strlen(ct), &d, &err), 0, "%s", err.msg);
+	cr_assert_not(d.vm);
+	rt_ct_config_clear(&d);
 }
 
 Test(ct, config_hostile)
@@ -47,6 +68,8 @@ Test(ct, config_hostile)
 		"{\"name\":\"a\",\"rootfs\":\"/r\",\"binds\":[{\"source\":\"/x\"}]}",
 		"{\"name\":\"a\",\"rootfs\":\"/r\",\"binds\":[7]}",
 		"{\"name\":\"a\",\"rootfs\":\"/r\",\"ip\":[]}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"isolation\":\"kvm\"}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"isolation\":true}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct rt_ct_config c;
@@ -70,5 +93,6 @@ Test(ct, list_json)
 	cr_assert(strstr(s, "\"memoryBytes\": 4096"), "%s", s);
 	cr_assert(strstr(s, "\"ip\": \"10.88.0.2\""), "%s", s);
 	cr_assert_null(strstr(s, "ip6"), "%s", s);
+	cr_assert(strstr(s, "\"isolation\": \"container\""), "%s", s);
 	free(s);
 }

@@ -1,0 +1,72 @@
+# --vm with images and hull ct, on a host without /dev/kvm (or with it
+# hidden): the clear errors, and nothing left.  The boots themselves are
+# in tests/vm/t_image_ct.sh.  Names contain "image" or "ct" for run.sh's
+# filters.
+
+# nokvm CMD...: CMD with /dev a fresh tmpfs (no kvm) in a private mount
+# namespace, whatever this host has.
+nokvm() {
+	unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh "$@"
+}
+
+test_image_run_vm_no_kvm() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc
+	make_layout "$B.layout" vmr:1 >/dev/null
+	ht image import "$B.layout"
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" run --image vmr:1 --vm --name "${IDPREFIX}a" \
+		-- true 2>&1); rc=$?
+	set -e
+	expect_clean_failure "run --image --vm without kvm" "$out" "$rc" \
+		"run --image --vm: /dev/kvm (VM isolation needs KVM): No such file"
+	[ -z "$(ls -A "$STATE")" ] || fail "left in the state root: $(ls -A "$STATE")"
+	# checked before the image is unpacked or a disk made
+	[ -z "$(ls -A "$HULL_IMAGE_STORE/rootfs" 2>/dev/null)" ] ||
+		fail "unpacked for nothing: $(ls "$HULL_IMAGE_STORE/rootfs")"
+	[ -z "$(ls -A "$HULL_IMAGE_STORE/disks" 2>/dev/null)" ] || fail "a disk made for nothing"
+	# --kernel is for --vm only
+	set +e
+	out=$(ht run --image vmr:1 --kernel /no/kernel --name "${IDPREFIX}b" -- true 2>&1); rc=$?
+	set -e
+	expect_clean_failure "--kernel without --vm" "$out" "$rc" "--kernel is for VM isolation"
+	[ -z "$(ls -A "$STATE")" ] || fail "left in the state root: $(ls -A "$STATE")"
+	ht image rm vmr:1
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
+}
+
+# create --vm: no network, no binds, KVM needed; refused with nothing left
+# (no ct dir, no lease).  A saved config's isolation is checked on load.
+test_ct_vm_refusals() {
+	local n=${IDPREFIX}v out rc args
+	ct_rootfs "$B/rootfs"
+	for args in "--ip 10.88.0.40|a VM container has no network yet" \
+		    "--ip auto|a VM container has no network yet" \
+		    "--bind $B/rootfs:/mnt|--bind is not available with --vm"; do
+		set +e
+		out=$(ct create "$n" --rootfs "$B/rootfs" --vm ${args%|*} 2>&1); rc=$?
+		set -e
+		expect_clean_failure "ct create --vm ${args%|*}" "$out" "$rc" "${args#*|}"
+		[ ! -e "$B/lib/ct/$n" ] || fail "ct create --vm ${args%|*}: left $B/lib/ct/$n"
+		[ ! -s "$B/lib/net/leases" ] || fail "a lease was taken: $(cat "$B/lib/net/leases")"
+	done
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" ct --lib-dir "$B/lib" create "$n" \
+		--rootfs "$B/rootfs" --vm 2>&1); rc=$?
+	set -e
+	expect_clean_failure "ct create --vm without kvm" "$out" "$rc" \
+		"ct create --vm: /dev/kvm (VM isolation needs KVM): No such file"
+	[ ! -e "$B/lib/ct/$n" ] || fail "left $B/lib/ct/$n"
+	# the saved isolation: "container" or "vm", nothing else
+	ct create "$n" --rootfs "$B/rootfs" --ip none
+	expect_eq "isolation" "$(ct status "$n" | awk '/^isolation:/ {print $2}')" container
+	jq '.isolation = "kvm"' "$B/lib/ct/$n/ct.json" > "$B/ct.json"
+	cp "$B/ct.json" "$B/lib/ct/$n/ct.json"
+	set +e
+	out=$(ct status "$n" 2>&1); rc=$?
+	set -e
+	expect_eq "bad isolation: status" "$rc" 1
+	expect_contains "bad isolation" "$out" 'isolation: expected "container" or "vm"'
+	ct destroy --force "$n"   # an unreadable config needs --force
+	ct_gone "$n"
+}
