@@ -135,9 +135,9 @@ elif ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "vm: skipped: qemu-system-x86_64 is not installed (tests/vmhost/deps.sh)"
 else
 	log=$(mktemp /tmp/hull-vm.XXXXXX)
-	"$src/tests/vmhost/vmhost.sh" --cgroup2 --share "$build" --timeout 3000 -- \
-		env HULL="$build/hull" HULL_VM_KERNEL="$kernel" bash "$src/tests/vm/run.sh" \
-		2>&1 | tee "$log"
+	# Batches, each in its own test host VM boot, retried once on a hang.
+	HULL="$build/hull" HULL_VM_KERNEL="$kernel" bash "$src/tests/vm/tier.sh" \
+		--share "$build" 2>&1 | tee "$log"
 	tier_result vm "$log" "${PIPESTATUS[0]}"
 	rm -f "$log"
 fi
