@@ -115,6 +115,11 @@ fi
 
 # In the test host VM: a /dev/kvm on the machine itself may not run guests
 # (seen here: KVM_RUN never returns); HULL_VM_DIRECT=1 trusts it.
+echo "== vm tier's batch and retry rules (a fake test host VM)"
+log=$(mktemp /tmp/hull-vm.XXXXXX)
+bash "$src/tests/vm/tier_check.sh" 2>&1 | tee "$log"
+tier_result "vm tier rules" "$log" "${PIPESTATUS[0]}"
+rm -f "$log"
 echo "== vm tier (microVMs, in the test host VM unless HULL_VM_DIRECT=1)"
 kernel=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
 # The guest kernel: built once (long), then cached by its config's hash.

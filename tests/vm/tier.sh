@@ -21,6 +21,8 @@ KERNEL=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
 batches=${HULL_VM_BATCHES:-4}
 test_s=${HULL_VM_TEST_S:-60}
 boot_s=${HULL_VM_BOOT_S:-90}
+# A stand-in for vmhost.sh, for tests/vm/tier_check.sh only.
+vmhost=${HULL_VM_VMHOST:-$project/tests/vmhost/vmhost.sh}
 shares=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -44,7 +46,7 @@ boot() {
 	timeout_s=$((boot_s + test_s * $#))
 	[ -n "${HULL_VM_CONSOLE:-}" ] && verbose=(--verbose)
 	echo "vm: boot $boot: $# tests, timeout ${timeout_s}s"
-	"$project/tests/vmhost/vmhost.sh" --cgroup2 "${shares[@]}" --timeout "$timeout_s" \
+	"$vmhost" --cgroup2 "${shares[@]}" --timeout "$timeout_s" \
 		"${verbose[@]}" -- env HULL="$HULL" HULL_VM_KERNEL="$KERNEL" \
 		bash "$here/run.sh" "$re" \
 		2> >(if [ -n "${HULL_VM_CONSOLE:-}" ]; then
