@@ -21,6 +21,10 @@ KERNEL=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
 batches=${HULL_VM_BATCHES:-4}
 test_s=${HULL_VM_TEST_S:-60}
 boot_s=${HULL_VM_BOOT_S:-90}
+# A locked-up test host VM kernel panics (and, with its panic=-1 and
+# QEMU's -no-reboot, ends the boot) once its soft lockup or RCU stall
+# detector fires, about 20 s in, instead of idling to the batch timeout.
+export VMHOST_APPEND="${VMHOST_APPEND:-} softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1"
 # A stand-in for vmhost.sh, for tests/vm/tier_check.sh only.
 vmhost=${HULL_VM_VMHOST:-$project/tests/vmhost/vmhost.sh}
 shares=()
@@ -52,7 +56,7 @@ boot() {
 		2> >(if [ -n "${HULL_VM_CONSOLE:-}" ]; then
 			tee "$HULL_VM_CONSOLE/boot$boot.log" >&2
 		else cat >&2; fi) |
-		tee "$work/boot$boot.out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+		tee "$work/boot$boot.out" | grep --line-buffered -v '^[0-9]* passed, [0-9]* failed$'
 	rc=${PIPESTATUS[0]}
 	awk '$1 == "ok" {print $2}' "$work/boot$boot.out" >> "$work/ok"
 	awk '$1 == "FAIL" {print $2}' "$work/boot$boot.out" >> "$work/fail"
