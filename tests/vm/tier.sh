@@ -9,7 +9,7 @@
 #   tests/vm/tier.sh [--share DIR]... [REGEX]
 #
 # HULL, HULL_VM_KERNEL: as for run.sh.  HULL_VM_BATCHES (default 4): boots;
-# HULL_VM_TEST_S (default 60): seconds allowed per test in a batch's timeout,
+# HULL_VM_TEST_S (default 40): seconds allowed per test in a batch's timeout,
 # on top of HULL_VM_BOOT_S (default 90).  HULL_VM_CONSOLE=DIR keeps each
 # boot's console (vmhost.sh --verbose) in DIR.  Ends with "N passed, N failed".
 set -u
@@ -19,7 +19,7 @@ project=$(cd "$here/../.." && pwd)
 HULL=${HULL:-$project/hull}
 KERNEL=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
 batches=${HULL_VM_BATCHES:-4}
-test_s=${HULL_VM_TEST_S:-60}
+test_s=${HULL_VM_TEST_S:-40}
 boot_s=${HULL_VM_BOOT_S:-90}
 # A locked-up test host VM kernel panics (and, with its panic=-1 and
 # QEMU's -no-reboot, ends the boot) once its soft lockup or RCU stall
