@@ -58,6 +58,7 @@ boot() {
 		else cat >&2; fi) |
 		tee "$work/boot$boot.out" | grep --line-buffered -v '^[0-9]* passed, [0-9]* failed$'
 	rc=${PIPESTATUS[0]}
+	wait # the stderr copier: its last lines before ours
 	awk '$1 == "ok" {print $2}' "$work/boot$boot.out" >> "$work/ok"
 	awk '$1 == "FAIL" {print $2}' "$work/boot$boot.out" >> "$work/fail"
 	awk '$1 == "skip" {sub(":", "", $2); print $2}' "$work/boot$boot.out" >> "$work/skip"
