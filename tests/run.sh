@@ -115,6 +115,11 @@ fi
 
 # In the test host VM: a /dev/kvm on the machine itself may not run guests
 # (seen here: KVM_RUN never returns); HULL_VM_DIRECT=1 trusts it.
+echo "== vm tier's batch and retry rules (a fake test host VM)"
+log=$(mktemp /tmp/hull-vm.XXXXXX)
+bash "$src/tests/vm/tier_check.sh" 2>&1 | tee "$log"
+tier_result "vm tier rules" "$log" "${PIPESTATUS[0]}"
+rm -f "$log"
 echo "== vm tier (microVMs, in the test host VM unless HULL_VM_DIRECT=1)"
 kernel=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
 # The guest kernel: built once (long), then cached by its config's hash.
@@ -135,9 +140,9 @@ elif ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "vm: skipped: qemu-system-x86_64 is not installed (tests/vmhost/deps.sh)"
 else
 	log=$(mktemp /tmp/hull-vm.XXXXXX)
-	"$src/tests/vmhost/vmhost.sh" --cgroup2 --share "$build" --timeout 3000 -- \
-		env HULL="$build/hull" HULL_VM_KERNEL="$kernel" bash "$src/tests/vm/run.sh" \
-		2>&1 | tee "$log"
+	# Batches, each in its own test host VM boot, retried once on a hang.
+	HULL="$build/hull" HULL_VM_KERNEL="$kernel" bash "$src/tests/vm/tier.sh" \
+		--share "$build" 2>&1 | tee "$log"
 	tier_result vm "$log" "${PIPESTATUS[0]}"
 	rm -f "$log"
 fi

@@ -5,9 +5,14 @@ make_rootfs() {
 	local r=$1 a
 	mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/home/alice"
 	cp "$BUSYBOX" "$r/bin/busybox"
-	for a in $("$BUSYBOX" --list); do
-		[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
-	done
+	# One process for all the links: an ln per applet costs about 80 s
+	# under TCG in the test host VM.
+	"$BUSYBOX" --list | perl -e 'my $d = shift; while (<STDIN>) {
+		chomp; next if $_ eq "busybox" || -e "$d/$_";
+		symlink("busybox", "$d/$_") or exit 1 }' "$r/bin" 2>/dev/null ||
+		for a in $("$BUSYBOX" --list); do
+			[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+		done
 	echo "root:x:0:0:root:/:/bin/sh" > "$r/etc/passwd"
 	echo "alice:x:1000:1000::/home/alice:/bin/sh" >> "$r/etc/passwd"
 	chown 1000:1000 "$r/home/alice"

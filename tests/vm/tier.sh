@@ -1,0 +1,114 @@
+#!/bin/bash
+# The vm tier as tests/run.sh runs it: tests/vm/run.sh in the test host VM,
+# split into batches, each in its own boot with a timeout sized to it.
+# About one boot in 30 the test host VM's kernel locks up (tests/vm/README.md)
+# and only vmhost.sh's timeout ends it; the tests of that batch that had not
+# reported then run once more in a fresh boot, and so does a test that
+# failed.  A test counts as failed only if it fails (or hangs) twice.
+#
+#   tests/vm/tier.sh [--share DIR]... [REGEX]
+#
+# HULL, HULL_VM_KERNEL: as for run.sh.  HULL_VM_BATCHES (default 4): boots;
+# HULL_VM_TEST_S (default 40): seconds allowed per test in a batch's timeout,
+# on top of HULL_VM_BOOT_S (default 90).  HULL_VM_CONSOLE=DIR keeps each
+# boot's console (vmhost.sh --verbose) in DIR.  Ends with "N passed, N failed".
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "$here/../.." && pwd)
+HULL=${HULL:-$project/hull}
+KERNEL=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
+batches=${HULL_VM_BATCHES:-4}
+test_s=${HULL_VM_TEST_S:-40}
+boot_s=${HULL_VM_BOOT_S:-90}
+# A locked-up test host VM kernel panics (and, with its panic=-1 and
+# QEMU's -no-reboot, ends the boot) once its soft lockup or RCU stall
+# detector fires, about 20 s in, instead of idling to the batch timeout.
+export VMHOST_APPEND="${VMHOST_APPEND:-} softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1"
+# A stand-in for vmhost.sh, for tests/vm/tier_check.sh only.
+vmhost=${HULL_VM_VMHOST:-$project/tests/vmhost/vmhost.sh}
+shares=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--share) shares+=(--share "$2"); shift 2 ;;
+	*) break ;;
+	esac
+done
+filter=${1:-.}
+work=$(mktemp -d /tmp/hull-vmtier.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+boot=0
+
+# boot TESTS...: one test host VM running those tests.  Leaves their
+# results in $work/ok, $work/fail, $work/skip (one name a line) and
+# returns vmhost.sh's status.
+boot() {
+	local re rc start verbose=()
+	re="^($(IFS='|'; echo "$*"))\$"
+	boot=$((boot + 1))
+	start=$SECONDS
+	timeout_s=$((boot_s + test_s * $#))
+	[ -n "${HULL_VM_CONSOLE:-}" ] && verbose=(--verbose)
+	echo "vm: boot $boot: $# tests, timeout ${timeout_s}s"
+	"$vmhost" --cgroup2 "${shares[@]}" --timeout "$timeout_s" \
+		"${verbose[@]}" -- env HULL="$HULL" HULL_VM_KERNEL="$KERNEL" \
+		bash "$here/run.sh" "$re" \
+		2> >(if [ -n "${HULL_VM_CONSOLE:-}" ]; then
+			tee "$HULL_VM_CONSOLE/boot$boot.log" >&2
+		else cat >&2; fi) |
+		tee "$work/boot$boot.out" | grep --line-buffered -v '^[0-9]* passed, [0-9]* failed$'
+	rc=${PIPESTATUS[0]}
+	wait # the stderr copier: its last lines before ours
+	awk '$1 == "ok" {print $2}' "$work/boot$boot.out" >> "$work/ok"
+	awk '$1 == "FAIL" {print $2}' "$work/boot$boot.out" >> "$work/fail"
+	awk '$1 == "skip" {sub(":", "", $2); print $2}' "$work/boot$boot.out" >> "$work/skip"
+	echo "vm: boot $boot ended in $((SECONDS - start)) s (status $rc)"
+	return "$rc"
+}
+
+# reported NAME: whether NAME printed a result line in any boot so far.
+reported() {
+	grep -qx -- "$1" "$work/ok" "$work/fail" "$work/skip"
+}
+
+tests=$(bash "$here/run.sh" --list "$filter")
+if [ -z "$tests" ]; then
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+: > "$work/ok"; : > "$work/fail"; : > "$work/skip"
+n=$(echo "$tests" | wc -l)
+[ "$batches" -gt "$n" ] && batches=$n
+# Round-robin, so slow neighbours (a file's tests come together) spread.
+retry=()
+for ((b = 0; b < batches; b++)); do
+	set -- $(echo "$tests" | awk -v b="$b" -v n="$batches" '(NR - 1) % n == b')
+	boot "$@"
+	rc=$?
+	for t in "$@"; do
+		if grep -qx -- "$t" "$work/fail"; then
+			retry+=("$t")
+		elif ! reported "$t"; then
+			[ "$rc" = 124 ] && why="the boot timed out" || why="the boot ended with status $rc"
+			echo "vm: retry: $t did not report ($why)"
+			retry+=("$t")
+		fi
+	done
+done
+if [ "${#retry[@]}" -gt 0 ]; then
+	echo "vm: retry: running ${retry[*]} again in a fresh boot"
+	: > "$work/fail"
+	for t in "${retry[@]}"; do sed -i "/^$t\$/d" "$work/ok" "$work/skip"; done
+	boot "${retry[@]}"
+fi
+passed=0 failed=0
+for t in $tests; do
+	if grep -qx -- "$t" "$work/ok"; then
+		passed=$((passed + 1))
+	elif ! grep -qx -- "$t" "$work/skip"; then
+		reported "$t" || echo "FAIL $t (no result in two boots)"
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
