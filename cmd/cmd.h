@@ -54,6 +54,11 @@ int cmd_run_image(const struct cmd_globals *g, int argc, char **argv, struct rt_
 const char *cmd_bad_option(char **argv);
 /* Append s to the NULL-terminated vector *v of *n entries; -1 on ENOMEM. */
 int cmd_strv_push(char ***v, size_t *n, char *s);
+/* --bind SRC:DST[:ro|rw] of jail and ct, appended to *binds (arg is split
+ * in place and kept). */
+struct rt_jail_bind;
+int cmd_parse_bind(const char *verb, char *arg, struct rt_jail_bind **binds, size_t *n,
+		   struct rt_err *err);
 /* Print a verb's usage to stdout (help) or stderr (misuse). */
 void cmd_usage(const char *verb, bool to_stderr);
 /* Report a usage error for verb into err; returns -1. */

@@ -51,28 +51,6 @@ static int parse_num(const char *opt, const char *arg, double max, double *out, 
 	return 0;
 }
 
-static int parse_bind(char *arg, struct rt_ct_create_opts *o, struct rt_err *err)
-{
-	struct rt_jail_bind *nb;
-	char *dst = strchr(arg, ':'), *mode;
-
-	if (!dst)
-		return cmd_usage_error(err, "ct", "--bind %s: expected SRC:DST[:ro]", arg);
-	*dst++ = '\0';
-	mode = strchr(dst, ':');
-	if (mode) {
-		*mode++ = '\0';
-		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
-			return cmd_usage_error(err, "ct", "--bind ...:%s: expected ro or rw", mode);
-	}
-	nb = realloc(o->binds, (o->n_binds + 1) * sizeof(*nb));
-	if (!nb)
-		return rt_err_set(err, ENOMEM, "out of memory"), -1;
-	o->binds = nb;
-	o->binds[o->n_binds++] = (struct rt_jail_bind){ arg, dst, mode && !strcmp(mode, "ro") };
-	return 0;
-}
-
 static int one_opt(int c, char *arg, struct ct_args *a, struct rt_err *err)
 {
 	double v;
@@ -103,7 +81,7 @@ static int one_opt(int c, char *arg, struct ct_args *a, struct rt_err *err)
 			return -1;
 		a->c.pids = (int64_t)v;
 		return 0;
-	case O_BIND: return parse_bind(arg, &a->c, err);
+	case O_BIND: return cmd_parse_bind("ct", arg, &a->c.binds, &a->c.n_binds, err);
 	case O_VM: a->c.vm = true; return 0;
 	case O_TIMEOUT:
 		if (parse_num("timeout", arg, 3600, &v, err) < 0)

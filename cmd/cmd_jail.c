@@ -18,25 +18,27 @@ static int add(char ***v, size_t *n, char *arg, struct rt_err *err)
 	return 0;
 }
 
-static int parse_bind(char *arg, struct rt_jail_opts *o, struct rt_err *err)
+/* --bind SRC:DST[:ro|rw] for hull jail and hull ct: arg is split in place. */
+int cmd_parse_bind(const char *verb, char *arg, struct rt_jail_bind **binds, size_t *n,
+		   struct rt_err *err)
 {
 	struct rt_jail_bind *nb;
 	char *dst = strchr(arg, ':'), *mode;
 
 	if (!dst)
-		return cmd_usage_error(err, "jail", "--bind %s: expected SRC:DST[:ro]", arg);
+		return cmd_usage_error(err, verb, "--bind %s: expected SRC:DST[:ro]", arg);
 	*dst++ = '\0';
 	mode = strchr(dst, ':');
 	if (mode) {
 		*mode++ = '\0';
 		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
-			return cmd_usage_error(err, "jail", "--bind ...:%s: expected ro or rw", mode);
+			return cmd_usage_error(err, verb, "--bind ...:%s: expected ro or rw", mode);
 	}
-	nb = realloc(o->binds, (o->n_binds + 1) * sizeof(*nb));
+	nb = realloc(*binds, (*n + 1) * sizeof(*nb));
 	if (!nb)
 		return rt_err_set(err, ENOMEM, "out of memory"), -1;
-	o->binds = nb;
-	o->binds[o->n_binds++] = (struct rt_jail_bind){ arg, dst, mode && !strcmp(mode, "ro") };
+	*binds = nb;
+	nb[(*n)++] = (struct rt_jail_bind){ arg, dst, mode && !strcmp(mode, "ro") };
 	return 0;
 }
 
@@ -67,7 +69,7 @@ static int parse_flag(int c, char *arg, struct rt_jail_opts *o, struct rt_err *e
 	case O_ROOTFS: o->rootfs = arg; return 0;
 	case O_ROHOST: o->ro_host = true; return 0;
 	case O_TMPFS: return add(&o->tmpfs, &o->n_tmpfs, arg, err);
-	case O_BIND: return parse_bind(arg, o, err);
+	case O_BIND: return cmd_parse_bind("jail", arg, &o->binds, &o->n_binds, err);
 	case O_NET: o->net = arg; return 0;
 	case O_MEMORY:
 		if ((o->memory = rt_jail_parse_size(arg)) <= 0)
