@@ -101,7 +101,7 @@ else
 	[ "$rc" -ne 0 ] && [ "${f:-1}" -eq 0 ] && failed=$((failed + 1))
 	"$src/tests/vmhost/vmhost.sh" --cgroup2 --share "$build" --timeout 1500 -- \
 		env HULL="$build/hull" bash tests/integration/run.sh \
-		'update|test_ps|kill_all|create_start_delete|cgroup_mount|killed_during_create|delete_running|test_cgroups' \
+		'update|test_ps|kill_all|create_start_delete|cgroup_mount|killed_during_create|delete_running|test_cgroups|test_exec|test_ct_|test_net_' \
 		2>&1 | tee "$log"
 	tier_result "cgroup v2 integration" "$log" "${PIPESTATUS[0]}"
 	rm -f "$log"
