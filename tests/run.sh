@@ -108,7 +108,7 @@ else
 	# into a container made by a hull in a chroot (as this VM runs it):
 	# about 2-3 minutes a test under TCG, hence a run of their own.
 	"$src/tests/vmhost/vmhost.sh" --cgroup2 --share "$build" --timeout 3000 -- \
-		env HULL="$build/hull" bash tests/integration/run.sh \
+		env HULL="$build/hull" TEST_TIMEOUT=300 bash tests/integration/run.sh \
 		'test_ct_|test_net_|test_exec_from_chroot' \
 		2>&1 | tee "$log"
 	tier_result "cgroup v2 ct and net" "$log" "${PIPESTATUS[0]}"
