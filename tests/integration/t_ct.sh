@@ -144,10 +144,14 @@ _ct_set_live() {
 		expect_eq "cpu max" "$(cat /sys/fs/cgroup/hull/ct-"$n"/cpu.max)" "50000 100000"
 		expect_eq "cpu weight" "$(cat /sys/fs/cgroup/hull/ct-"$n"/cpu.weight)" 250
 	fi
-	set +e; out=$(ct set "$n" --memory 1k 2>&1); rc=$?; set -e
-	expect_eq "a limit below usage is refused" "$rc" 1
-	expect_eq "refused: cgroup unchanged" "$(memory_limit_of "$n")" 100663296
-	expect_eq "refused: config unchanged" "$(jq -r .memory "$B/lib/ct/$n/ct.json")" 100663296
+	# v1 refuses a limit below usage (EBUSY); v2 takes it and reclaims or
+	# OOM-kills, so there is nothing to refuse there
+	if [ -e /sys/fs/cgroup/memory/hull/ct-"$n" ]; then
+		set +e; out=$(ct set "$n" --memory 1k 2>&1); rc=$?; set -e
+		expect_eq "a limit below usage is refused" "$rc" 1
+		expect_eq "refused: cgroup unchanged" "$(memory_limit_of "$n")" 100663296
+		expect_eq "refused: config unchanged" "$(jq -r .memory "$B/lib/ct/$n/ct.json")" 100663296
+	fi
 	# the saved value is what the next start uses
 	ct restart --timeout 5 "$n"
 	expect_eq "memory after restart" "$(memory_limit_of "$n")" 100663296
