@@ -123,6 +123,13 @@ int img_rootfs_mount(const struct img_rootfs *r, const char *target, struct rt_e
 /* Free r and drop its hold on the lower directory; DIR is left to the
  * caller (upper holds the container's changes). */
 void img_rootfs_release(struct img_rootfs *r);
+/* A hold that outlives the process, for a container that keeps its upper
+ * between runs (hull ct): the file LOWER.holds/HOLDER (holder: a plain
+ * file name).  The store's gc keeps a tree while its .holds directory has
+ * an entry, so a container's lower stays after `image rm` until the
+ * container drops its hold.  Take it while the img_rootfs is held. */
+int img_rootfs_hold(const char *lower, const char *holder, struct rt_err *err);
+void img_rootfs_unhold(const char *lower, const char *holder);
 
 /* ---- VM disks (for --vm) ----
  * The image's unpacked root filesystem as a read-only erofs disk,

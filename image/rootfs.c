@@ -144,6 +144,69 @@ void img_rootfs_release(struct img_rootfs *r)
 	r->hold_fd = -1;
 }
 
+static int hold_path(const char *lower, const char *holder, char **dir, char **file)
+{
+	if (!*holder || strchr(holder, '/') || !strcmp(holder, ".") || !strcmp(holder, "..") ||
+	    strlen(holder) > 200)
+		return -EINVAL;
+	if (asprintf(dir, "%s.holds", lower) < 0)
+		return -ENOMEM;
+	if (asprintf(file, "%s/%s", *dir, holder) < 0) {
+		free(*dir);
+		*dir = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int img_rootfs_hold(const char *lower, const char *holder, struct rt_err *err)
+{
+	_cleanup_free_ char *dir = NULL, *file = NULL;
+	_cleanup_close_ int fd = -1;
+	int r = hold_path(lower, holder, &dir, &file);
+
+	if (r < 0)
+		return rt_err_set(err, -r, "image hold \"%s\": not a plain name", holder);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return rt_err_sys(err, errno, "%s", dir);
+	fd = open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return rt_err_sys(err, errno, "%s", file);
+	return 0;
+}
+
+void img_rootfs_unhold(const char *lower, const char *holder)
+{
+	_cleanup_free_ char *dir = NULL, *file = NULL;
+
+	if (hold_path(lower, holder, &dir, &file) < 0)
+		return;
+	unlink(file);
+	rmdir(dir);     /* only when it was the last hold */
+}
+
+/* Does <hex>.holds (in d) name a holder? */
+static bool has_holds(int d, const char *name)
+{
+	char holds[96];
+	_cleanup_closedir_ DIR *hd = NULL;
+	struct dirent *de;
+	int fd;
+
+	snprintf(holds, sizeof(holds), "%.64s.holds", name);
+	fd = openat(d, holds, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (!(hd = fdopendir(fd))) {
+		close(fd);
+		return true;    /* unreadable: keep the tree rather than guess */
+	}
+	while ((de = readdir(hd)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return true;
+	return false;
+}
+
 /* "<64 hex><suffix>" -> is the hex among the live manifests? */
 static bool is_live(const char *live, const char *name)
 {
@@ -174,8 +237,11 @@ static int gc_dir(struct img_store *s, const char *sub, const char *live, struct
 		_cleanup_close_ int lfd = -1;
 
 		if (de->d_name[0] == '.' || strstr(de->d_name, ".lock") ||
+		    strstr(de->d_name, ".holds") ||
 		    (is_live(live, de->d_name) && !strstr(de->d_name, ".tmp-")))
 			continue;
+		if (!strstr(de->d_name, ".tmp-") && has_holds(dirfd(d), de->d_name))
+			continue;    /* a container keeps it (img_rootfs_hold) */
 		snprintf(lock, sizeof(lock), "%.64s.lock", de->d_name);
 		lfd = openat(dirfd(d), lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
@@ -184,6 +250,8 @@ static int gc_dir(struct img_store *s, const char *sub, const char *live, struct
 			return rt_err_sys(err, errno, "image store: remove %s/%s", sub, de->d_name);
 		if (lfd >= 0)
 			unlinkat(dirfd(d), lock, 0);
+		snprintf(lock, sizeof(lock), "%.64s.holds", de->d_name);
+		unlinkat(dirfd(d), lock, AT_REMOVEDIR);
 	}
 	return 0;
 }

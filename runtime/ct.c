@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -338,6 +340,53 @@ static void console_restore(int saved[3])
 	}
 }
 
+/* ---- an --image rootfs: an overlay on the shared unpacked image ------ */
+
+/* This container's hold on its lower tree (image.h): unique per lib dir,
+ * as two lib dirs may each have a container of the same name. */
+static void hold_name(const struct rt_ct_env *e, const char *name, char *buf, size_t len)
+{
+	char abs[PATH_MAX];
+	const char *d = realpath(lib_dir(e), abs) ? abs : lib_dir(e);
+	uint64_t h = 0xcbf29ce484222325ULL;    /* FNV-1a */
+
+	for (; *d; d++)
+		h = (h ^ (unsigned char)*d) * 0x100000001b3ULL;
+	snprintf(buf, len, "ct-%s-%016llx", name, (unsigned long long)h);
+}
+
+/* The overlay goes on rootfs in a mount namespace of hull's own that the
+ * container's is copied from: it lives exactly as long as the container,
+ * and nothing is ever mounted on the host (as hull run --image).  The
+ * hold is taken again in case its file was lost. */
+static int overlay_private(const struct rt_ct_env *e, const struct rt_ct_config *c,
+			   struct rt_err *err)
+{
+	_cleanup_free_ char *upper = ct_path(e, c->name, "upper");
+	_cleanup_free_ char *work = ct_path(e, c->name, "work");
+	struct img_rootfs r = { .hold_fd = -1 };
+	struct stat st;
+	char hold[128];
+
+	if (!upper || !work)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	if (stat(c->lower, &st) < 0 || !S_ISDIR(st.st_mode))
+		return rt_err_sys(err, errno ? errno : ENOTDIR, "container \"%s\": the unpacked "
+				  "image %s (%s) is gone", c->name, c->lower,
+				  c->image ? c->image : "?");
+	hold_name(e, c->name, hold, sizeof(hold));
+	if (img_rootfs_hold(c->lower, hold, err) < 0)
+		return -err->code;
+	if (unshare(CLONE_NEWNS) < 0)
+		return rt_err_sys(err, errno, "ct start: new mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return rt_err_sys(err, errno, "ct start: make / private");
+	r.lower = c->lower;
+	r.upper = upper;
+	r.work = work;
+	return img_rootfs_mount(&r, c->rootfs, err);
+}
+
 static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 			struct rt_err *err)
 {
@@ -355,6 +404,8 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 		return rt_err_set(err, EBUSY, "container \"%s\" is already running", c->name);
 	clean_run(e, c);
 	if (write_bundle(e, c, &bundle, err) < 0)
+		return -err->code;
+	if (c->lower && overlay_private(e, c, err) < 0)
 		return -err->code;
 	has_net = ct_net(e, c, &nc, &lease, err);
 	if (has_net < 0)
@@ -560,24 +611,50 @@ static int create_check(const char *name, const struct rt_ct_create_opts *o,
 	return 0;
 }
 
+/* The ct dir gets the overlay's upper and work (img_rootfs_prepare) and an
+ * empty rootfs to mount it on at start; the image is unpacked once in the
+ * store, shared, and held for as long as the container exists. */
 static int create_image(const struct rt_ct_env *e, const char *ref, struct rt_ct_config *c,
 			struct rt_err *err)
 {
-	struct img_store s;
-	int r;
+	_cleanup_free_ char *dir = ct_path(e, c->name, NULL);
+	struct img_rootfs r;
+	char hold[128];
+	int rc = 0;
 
 	c->rootfs = ct_path(e, c->name, "rootfs");
 	c->image = strdup(ref);
-	if (!c->rootfs || !c->image)
+	if (!dir || !c->rootfs || !c->image)
 		return rt_err_set(err, ENOMEM, "out of memory");
-	if (img_store_open(&s, img_store_default(), err) < 0)
+	if (img_rootfs_prepare(NULL, ref, dir, &r, err) < 0)
 		return rt_err_wrap(err, "--image %s", ref);
-	r = img_unpack(&s, ref, c->rootfs, err);
-	img_store_close(&s);
-	if (r < 0)
+	hold_name(e, c->name, hold, sizeof(hold));
+	c->lower = strdup(r.lower);
+	if (!c->lower)
+		rc = rt_err_set(err, ENOMEM, "out of memory");
+	else if (img_rootfs_hold(r.lower, hold, err) < 0)
+		rc = -err->code;
+	else if (mkdir(c->rootfs, 0755) < 0)
+		rc = rt_err_sys(err, errno, "%s", c->rootfs);
+	if (rc < 0 && c->lower)
+		img_rootfs_unhold(c->lower, hold);
+	img_rootfs_release(&r);
+	if (rc < 0)
 		return rt_err_wrap(err, "--image %s", ref);
 	c->own_rootfs = true;
 	return 0;
+}
+
+/* Drop the hold create_image took (the tree goes at the store's next gc
+ * if no image and no other container uses it). */
+static void release_image(const struct rt_ct_env *e, const struct rt_ct_config *c)
+{
+	char hold[128];
+
+	if (!c->lower)
+		return;
+	hold_name(e, c->name, hold, sizeof(hold));
+	img_rootfs_unhold(c->lower, hold);
 }
 
 static int create_net(const struct rt_ct_env *e, const char *ip, struct rt_ct_config *c,
@@ -634,6 +711,7 @@ int rt_ct_create(const struct rt_ct_env *e, const char *name, const struct rt_ct
 	if (lock < 0 || create_net(e, o->ip, &c, err) < 0 ||
 	    (o->image && create_image(e, o->image, &c, err) < 0) || save_config(e, &c, err) < 0) {
 		release_net(e, name);
+		release_image(e, &c);
 		rt_state_remove(root, name, &ign);
 		goto out;
 	}
@@ -688,8 +766,11 @@ int rt_ct_destroy(const struct rt_ct_env *e, const char *name, bool force, struc
 	if (r == 0) {
 		clean_run(e, &c);
 		release_net(e, name);
-		/* the whole dir: config, bundle, console log, an --image rootfs */
+		/* the whole dir: config, bundle, console log, an --image upper
+		 * (never mounted on the host: see overlay_private()) */
 		r = rt_state_remove(root, name, err);
+		if (r == 0)
+			release_image(e, &c);
 	}
 	rt_ct_config_clear(&c);
 	close(lock);

@@ -18,6 +18,9 @@ struct rt_ct_config {
 	char *image;                 /* the image the rootfs was unpacked from, or NULL */
 	bool own_rootfs;             /* rootfs lives in the ct dir (from --image): destroy removes it */
 	bool vm;                     /* --vm: start boots it as a microVM (no network, no binds) */
+	char *lower;                 /* --image: the shared unpacked image (absolute), the lower
+				      * layer of an overlay on rootfs with the ct dir's upper and
+				      * work; NULL: rootfs is a plain directory */
 	char *hostname;
 	char *ip;                    /* "A.B.C.D" leased to ct:NAME, or NULL: loopback only */
 	int64_t memory, cpu_quota, cpu_weight, pids;   /* -1 unset */

@@ -43,6 +43,7 @@ struct exec_plan {
 	struct cg_handle *cg;
 	struct rt_state st;
 	int pidfd;
+	int root_fd;                 /* the init's root (O_PATH), when joining its mount ns */
 	int ns_flags;
 	bool relay;
 };
@@ -55,6 +56,8 @@ static void exec_plan_clear(struct exec_plan *p)
 		cg_handle_free(p->cg);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
+	if (p->root_fd >= 0)
+		close(p->root_fd);
 	rt_state_clear(&p->st);
 	if (p->spec)
 		rt_spec_free(p->spec);
@@ -163,6 +166,33 @@ static int differing_namespaces(pid_t pid)
 	return flags;
 }
 
+/* setns(CLONE_NEWNS) puts the caller at the root of the namespace's
+ * mount tree, which is not the container's root when the namespace was
+ * copied from a chrooted process (hull run in a chroot: the pivot_root
+ * then happened below the namespace's root).  So the init's own root is
+ * taken here and entered after the setns (enter_root()). */
+static int open_root(struct exec_plan *p, struct rt_err *err)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)p->st.pid);
+	p->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (p->root_fd < 0)
+		return rt_err_sys(err, errno, "the container's root (%s)", path);
+	/* the pid could have been reused before the open: it is still the init */
+	if (syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) < 0)
+		return rt_err_set(err, ESRCH, "container is not running");
+	return 0;
+}
+
+/* After the setns: the container's root, as its init has it. */
+static int enter_root(int root_fd, struct rt_err *err)
+{
+	if (fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return rt_err_sys(err, errno, "enter the container's root");
+	return 0;
+}
+
 static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, struct rt_err *err)
 {
 	_cleanup_close_ int dfd = -1;
@@ -171,6 +201,7 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 	memset(p, 0, sizeof(*p));
 	p->o = o;
 	p->pidfd = -1;
+	p->root_fd = -1;
 	if (rt_validate_id(o->id, err) < 0)
 		return -err->code;
 	dfd = rt_state_open_dir(o->root, o->id, err);
@@ -197,6 +228,8 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 	if (!rt_state_alive(&p->st))
 		return rt_err_set(err, ESRCH, "container not running");
 	p->ns_flags = differing_namespaces(p->st.pid);
+	if ((p->ns_flags & CLONE_NEWNS) && open_root(p, err) < 0)
+		return -err->code;
 	if (p->st.cgroup_path && cg_open(p->st.cgroup_path, &p->cg, err) < 0)
 		return -err->code;
 	return 0;
@@ -265,6 +298,8 @@ static _Noreturn void exec_helper(const struct exec_plan *p, int sock)
 		rt_err_sys(&err, errno, "join the container's namespaces");
 		goto fail;
 	}
+	if (p->root_fd >= 0 && enter_root(p->root_fd, &err) < 0)
+		goto fail;
 	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		rt_err_sys(&err, errno, "clone");

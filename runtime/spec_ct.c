@@ -15,6 +15,7 @@ void rt_ct_config_clear(struct rt_ct_config *c)
 	free(c->name);
 	free(c->rootfs);
 	free(c->image);
+	free(c->lower);
 	free(c->hostname);
 	free(c->ip);
 	for (size_t i = 0; i < c->n_binds; i++) {
@@ -47,6 +48,7 @@ char *rt_ct_config_to_json(const struct rt_ct_config *c)
 	kv(&w, "name", c->name);
 	kv(&w, "rootfs", c->rootfs);
 	kopt(&w, "image", c->image);
+	kopt(&w, "lower", c->lower);
 	kbool(&w, "ownRootfs", c->own_rootfs);
 	if (c->vm)
 		kv(&w, "isolation", "vm");
@@ -159,6 +161,7 @@ int rt_ct_config_from_json(const char *json, size_t len, struct rt_ct_config *c,
 		r = get_str(root, "name", &c->name, err) < 0 ||
 		    get_str(root, "rootfs", &c->rootfs, err) < 0 ||
 		    get_str(root, "image", &c->image, err) < 0 ||
+		    get_str(root, "lower", &c->lower, err) < 0 ||
 		    get_str(root, "hostname", &c->hostname, err) < 0 ||
 		    get_str(root, "ip", &c->ip, err) < 0 ||
 		    get_lim(root, "memory", &c->memory, err) < 0 ||
@@ -168,6 +171,10 @@ int rt_ct_config_from_json(const char *json, size_t len, struct rt_ct_config *c,
 	yajl_tree_free(root);
 	if (r == 0 && (!c->name || !c->rootfs || c->rootfs[0] != '/'))
 		rt_err_set(err, EINVAL, "ct.json: name and an absolute rootfs are required");
+	/* lower becomes an overlay option: no separators, no relative path */
+	if (r == 0 && !err->code && c->lower && (c->lower[0] != '/' || strpbrk(c->lower, ",:\\")))
+		rt_err_set(err, EINVAL, "ct.json: lower %s: an absolute path without ',', ':' "
+			   "or '\\' is required", c->lower);
 	if (err->code) {
 		rt_ct_config_clear(c);
 		return -err->code;

@@ -110,6 +110,14 @@ else
 		'update|test_ps|kill_all|create_start_delete|cgroup_mount|killed_during_create|delete_running|test_cgroups' \
 		2>&1 | tee "$log"
 	tier_result "cgroup v2 integration" "$log" "${PIPESTATUS[0]}"
+	# hull ct and its networking (the VM loads veth and bridge), and exec
+	# into a container made by a hull in a chroot (as this VM runs it):
+	# about 2-3 minutes a test under TCG, hence a run of their own.
+	"$src/tests/vmhost/vmhost.sh" --cgroup2 --share "$build" --timeout 3000 -- \
+		env HULL="$build/hull" TEST_TIMEOUT=300 bash tests/integration/run.sh \
+		'test_ct_|test_net_|test_exec_from_chroot' \
+		2>&1 | tee "$log"
+	tier_result "cgroup v2 ct and net" "$log" "${PIPESTATUS[0]}"
 	rm -f "$log"
 fi
 

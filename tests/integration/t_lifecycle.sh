@@ -236,3 +236,30 @@ test_readme_demo() {
 	expect_contains "containers reach each other" "$out" "bytes from 10.88.0.11"
 	expect_contains "microVM line" "$out" "microVM:"
 }
+
+# A container created by a hull that ran in a chroot (as in the test host
+# VM, which chroots into the host's root over 9p): its mount namespace is
+# a copy of one whose root mount is not the chroot's, so after setns alone
+# exec would stand at that root, not in the container's.  exec enters the
+# init's own root, whether hull runs outside the chroot or in it again.
+test_exec_from_chroot() {
+	local c=$TESTROOT/chroot-$IDPREFIX out
+	make_bundle "$B" sleep 30
+	echo "in-rootfs-$IDPREFIX" > "$B/rootfs/marker"
+	mkdir -p "$c"
+	in_chroot() {
+		unshare -m --propagation private sh -c 'mount --rbind / "$0" && exec chroot "$0" "$@"' \
+			"$c" "$HULL" --root "$STATE" "$@"
+	}
+	in_chroot run --detach --bundle "$B" "${IDPREFIX}a"
+	expect_eq "created in the chroot" "$(status_of "${IDPREFIX}a")" running
+	out=$(h exec --cwd /tmp "${IDPREFIX}a" sh -c 'cat /marker; pwd')
+	expect_eq "exec from outside: the container's root and cwd" "$out" "in-rootfs-$IDPREFIX
+/tmp"
+	out=$(in_chroot exec "${IDPREFIX}a" cat /marker)
+	expect_eq "exec from inside the chroot" "$out" "in-rootfs-$IDPREFIX"
+	out=$(h exec "${IDPREFIX}a" sh -c '[ -e /proc/1/root/marker ] && cat /proc/1/root/marker')
+	expect_eq "the same root as the init" "$out" "in-rootfs-$IDPREFIX"
+	h delete --force "${IDPREFIX}a"
+	rmdir "$c"
+}

@@ -12,6 +12,7 @@ Test(ct, config_round_trip)
 	struct rt_jail_bind b[] = { { "/srv/a", "/a", true }, { "/srv/b", "/b", false } };
 	struct rt_ct_config c = {
 		.name = "web1", .rootfs = "/srv/ct/web1", .hostname = "w", .ip = "10.88.0.9",
+		.image = "busybox:1", .lower = "/var/lib/hull/images/rootfs/ab12",
 		.memory = 1 << 26, .cpu_quota = 50000, .cpu_weight = -1, .pids = 10,
 		.binds = b, .n_binds = 2,
 	}, d;
@@ -24,7 +25,8 @@ Test(ct, config_round_trip)
 	cr_assert_str_eq(d.rootfs, "/srv/ct/web1");
 	cr_assert_str_eq(d.hostname, "w");
 	cr_assert_str_eq(d.ip, "10.88.0.9");
-	cr_assert_null(d.image);
+	cr_assert_str_eq(d.image, "busybox:1");
+	cr_assert_str_eq(d.lower, "/var/lib/hull/images/rootfs/ab12");
 	cr_assert_eq(d.memory, 1 << 26);
 	cr_assert_eq(d.cpu_quota, 50000);
 	cr_assert_eq(d.cpu_weight, -1);
@@ -70,6 +72,11 @@ Test(ct, config_hostile)
 		"{\"name\":\"a\",\"rootfs\":\"/r\",\"ip\":[]}",
 		"{\"name\":\"a\",\"rootfs\":\"/r\",\"isolation\":\"kvm\"}",
 		"{\"name\":\"a\",\"rootfs\":\"/r\",\"isolation\":true}",
+		/* lower becomes an overlay option */
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"lower\":\"rel/x\"}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"lower\":\"/x,upperdir=/etc\"}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"lower\":\"/x:/etc\"}",
+		"{\"name\":\"a\",\"rootfs\":\"/r\",\"lower\":7}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct rt_ct_config c;
