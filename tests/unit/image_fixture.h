@@ -75,8 +75,11 @@ static UNUSED char *make_tar(const struct ent *e, size_t n, const char *filter, 
 	struct archive *a = archive_write_new();
 
 	archive_write_set_format_pax_restricted(a);
-	if (filter && !strcmp(filter, "gzip"))
+	if (filter && !strcmp(filter, "gzip")) {
 		archive_write_add_filter_gzip(a);
+		/* no time in the gzip header: the same entries give the same blob */
+		archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
+	}
 	else if (filter && !strcmp(filter, "zstd"))
 		archive_write_add_filter_zstd(a);
 	archive_write_set_bytes_in_last_block(a, 1);
