@@ -228,7 +228,7 @@ test_run_session_keyring() {
 
 # The README's demo keeps working (it is the first thing a user runs).
 test_readme_demo() {
-	out=$(HULL="$HULL" sh "$HULL_SRC/demo/demo.sh" 2>&1)
+	out=$(HULL="$HULL" HULL_DEMO_VM_TIMEOUT=30 sh "$HULL_SRC/demo/demo.sh" 2>&1)
 	expect_contains "container" "$out" "hello from a hull container: hull"
 	expect_contains "jail" "$out" "hello from a jailed service: pid 1, / is read-only: 1"
 	expect_contains "system container" "$out" "hello from web1: pid 1 is init"
