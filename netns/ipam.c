@@ -19,12 +19,14 @@
 
 #define MAX_LEASES 65536
 
-int net_parse_cidr4(const char *s, bool strict, struct in_addr *a, int *prefix)
+/* "ADDR[/P]" copied into buf (size n) with the prefix cut off; *prefix is P,
+ * or max when there is none. */
+static int split_cidr(const char *s, char *buf, size_t n, long max, long *prefix)
 {
-	char buf[64], *slash, *end;
-	long p = 32;
+	char *slash, *end;
 
-	if (!s || strlen(s) >= sizeof(buf))
+	*prefix = max;
+	if (!s || strlen(s) >= n)
 		return -EINVAL;
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
@@ -32,11 +34,19 @@ int net_parse_cidr4(const char *s, bool strict, struct in_addr *a, int *prefix)
 		*slash++ = '\0';
 		if (!isdigit((unsigned char)*slash))
 			return -EINVAL;
-		p = strtol(slash, &end, 10);
-		if (*end || p < 0 || p > 32)
+		*prefix = strtol(slash, &end, 10);
+		if (*end || *prefix < 0 || *prefix > max)
 			return -EINVAL;
 	}
-	if (inet_pton(AF_INET, buf, a) != 1)
+	return 0;
+}
+
+int net_parse_cidr4(const char *s, bool strict, struct in_addr *a, int *prefix)
+{
+	char buf[64];
+	long p;
+
+	if (split_cidr(s, buf, sizeof(buf), 32, &p) < 0 || inet_pton(AF_INET, buf, a) != 1)
 		return -EINVAL;
 	if (strict && p < 32 && (ntohl(a->s_addr) & (0xffffffffu >> p)))
 		return -EINVAL;
@@ -46,22 +56,10 @@ int net_parse_cidr4(const char *s, bool strict, struct in_addr *a, int *prefix)
 
 int net_parse_cidr6(const char *s, struct in6_addr *a, int *prefix)
 {
-	char buf[80], *slash, *end;
-	long p = 128;
+	char buf[80];
+	long p;
 
-	if (!s || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash) {
-		*slash++ = '\0';
-		if (!isdigit((unsigned char)*slash))
-			return -EINVAL;
-		p = strtol(slash, &end, 10);
-		if (*end || p < 0 || p > 128)
-			return -EINVAL;
-	}
-	if (inet_pton(AF_INET6, buf, a) != 1)
+	if (split_cidr(s, buf, sizeof(buf), 128, &p) < 0 || inet_pton(AF_INET6, buf, a) != 1)
 		return -EINVAL;
 	*prefix = (int)p;
 	return 0;
