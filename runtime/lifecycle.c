@@ -213,8 +213,18 @@ int rt_container_delete(const char *root, const char *id, bool force, struct rt_
 	_cleanup_opened_ struct opened c;
 
 	if (open_container(root, id, &c, err) < 0) {
+		if (!force)
+			return -err->code;
+		/* As runc and crun: engines call delete --force on their cleanup
+		 * paths and take any error as a failure, so a container that is
+		 * already gone (or removed by a concurrent delete while we waited
+		 * for its lock) is success; a malformed id stays an error. */
+		if (err->code == ENOENT) {
+			rt_err_clear(err);
+			return 0;
+		}
 		/* A dir with no readable state (killed mid-create) is still removable. */
-		if (force && err->code != ENOENT && c.dirfd >= 0) {
+		if (c.dirfd >= 0) {
 			rt_err_clear(err);
 			return rt_state_remove(root, id, err);
 		}

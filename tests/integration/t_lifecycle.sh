@@ -97,6 +97,31 @@ test_unknown_id() {
 	done
 }
 
+# As runc and crun: engines call delete --force on their cleanup paths and
+# take an error as a failure, so --force of a container that is gone
+# succeeds quietly; plain delete of it and a malformed id stay errors.
+test_delete_force_unknown() {
+	set +e; out=$(h delete --force "${IDPREFIX}nope" 2>&1); rc=$?; set -e
+	expect_eq "delete --force exit" "$rc" 0
+	expect_eq "delete --force output" "$out" ""
+	set +e; out=$("$HULL" --root "$TESTROOT/noroot-$IDPREFIX" delete --force "${IDPREFIX}nope" 2>&1); rc=$?; set -e
+	expect_eq "delete --force under a missing --root: exit" "$rc" 0
+	[ ! -e "$TESTROOT/noroot-$IDPREFIX" ] || fail "delete --force created --root"
+	set +e; out=$(h delete "${IDPREFIX}nope" 2>&1); rc=$?; set -e
+	expect_eq "plain delete exit" "$rc" 1
+	expect_contains "plain delete" "$out" "container \"${IDPREFIX}nope\" does not exist"
+	set +e; out=$(h delete --force "../${IDPREFIX}x" 2>&1); rc=$?; set -e
+	expect_eq "delete --force of a malformed id: exit" "$rc" 1
+	expect_contains "malformed id" "$out" "invalid container id"
+	# the second of two deletes of the same container
+	make_bundle "$B" sleep 30
+	hq create --bundle "$B" "${IDPREFIX}a"
+	h delete --force "${IDPREFIX}a"
+	h delete --force "${IDPREFIX}a"
+	set +e; out=$(h state "${IDPREFIX}a" 2>&1); rc=$?; set -e
+	expect_eq "state after two deletes" "$rc" 1
+}
+
 test_bad_ids() {
 	make_bundle "$B" true
 	for id in "../x" "a/b" ".." "."; do
