@@ -181,7 +181,7 @@ static int open_root(struct exec_plan *p, struct rt_err *err)
 		return rt_err_sys(err, errno, "the container's root (%s)", path);
 	/* the pid could have been reused before the open: it is still the init */
 	if (syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) < 0)
-		return rt_err_set(err, ESRCH, "container is not running");
+		return rt_err_set(err, ESRCH, "container not running");
 	return 0;
 }
 

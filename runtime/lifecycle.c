@@ -127,6 +127,8 @@ static int kill_locked(struct opened *c, int sig, bool all, struct rt_err *err)
 	struct cg_handle *cg = NULL;
 	int r = 0;
 
+	/* runc's words: containerd's shim and buildkit match "container not
+	 * running" to mean "already exited" ("is not running" would not match). */
 	if (!rt_state_alive(&c->st))
 		return rt_err_set(err, ESRCH, "container not running");
 	if (all && c->st.cgroup_path && cg_open(c->st.cgroup_path, &cg, err) == 0) {
@@ -279,7 +281,7 @@ int rt_container_pause(const char *root, const char *id, bool pause, struct rt_e
 		return -err->code;
 	if (strcmp(c.status, pause ? "running" : "paused") != 0)
 		return rt_err_set(err, EINVAL, pause ? "container not running"
-						     : "container is not paused");
+						     : "container not paused");
 	if (!c.st.cgroup_path || cg_open(c.st.cgroup_path, &cg, err) < 0)
 		return rt_err_set(err, ENOTSUP, "container has no cgroup to freeze");
 	r = cg_freeze(cg, pause, err);

@@ -238,6 +238,19 @@ test_bad_kill_stopped() {
 	h delete "${IDPREFIX}a"
 }
 
+# runc's words for the OCI verbs on a container that is not running (or
+# not paused): "container not running" is what containerd's shim matches.
+test_bad_pause_resume_stopped() {
+	make_stopped
+	for v in "pause|container not running" "resume|container not paused" \
+		 "kill|container not running"; do
+		set +e; out=$(h ${v%%|*} "${IDPREFIX}a" 2>&1); rc=$?; set -e
+		expect_eq "${v%%|*} exit" "$rc" 1
+		expect_eq "${v%%|*}" "$out" "hull: ${v#*|}"
+	done
+	h delete "${IDPREFIX}a"
+}
+
 test_bad_start_stopped() {
 	make_stopped
 	set +e; out=$(ht start "${IDPREFIX}a" 2>&1); rc=$?; set -e
