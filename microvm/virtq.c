@@ -200,12 +200,15 @@ bool virtq_should_signal(struct virtq *q)
 	return (uint16_t)(now - ev - 1) < (uint16_t)(now - old);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+/* Both directions walk the chain the same way; only the memcpy differs. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf,
+		       size_t len, bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < n && done < len; i++) {
 		size_t l = iov[i].iov_len;
+		uint8_t *base = iov[i].iov_base;
 
 		if (skip >= l) {
 			skip -= l;
@@ -214,33 +217,26 @@ size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, s
 		l -= skip;
 		if (l > len - done)
 			l = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, l);
+		if (to_iov)
+			memcpy(base + skip, buf + done, l);
+		else
+			memcpy(buf + done, base + skip, l);
 		done += l;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
 		    size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
+	/* buf is only read on this path */
+	return iov_copy(iov, n, skip, (uint8_t *)buf, len, true);
 }
 
 int iov_slice(const struct iovec *iov, unsigned n, size_t skip, size_t len,
