@@ -22,35 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-	fprintf(stderr, "recvtty: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int listen_on(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)];
-	int fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		die(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket");
-	unlink(tmp);
-	memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind");
-	if (listen(fd, 1) < 0)
-		die("listen");
-	if (rename(tmp, path) < 0)
-		die("rename");
-	return fd;
-}
+#include "tests/helpers/listen.h"
 
 /* One message with one fd in it; the payload (runc sends the pty's name)
  * is ignored. */

@@ -26,37 +26,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/helpers/listen.h"
+
 #define MAX_FDS 8
-
-static void die(const char *what)
-{
-	fprintf(stderr, "seccomp_agent: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int listen_on(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)];
-	int fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		die(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket");
-	unlink(tmp);
-	memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind");
-	if (listen(fd, 1) < 0)
-		die("listen");
-	if (rename(tmp, path) < 0)
-		die("rename");
-	return fd;
-}
 
 /* The state JSON and the fds; the spec puts the notify fd's position in
  * the JSON's "fds" array, and hull sends only that one, so the first fd is
