@@ -54,6 +54,9 @@ int pj_each(struct pj *c, yajl_val arr, const char *key,
 	    int (*fn)(struct pj *c, yajl_val elem, size_t i, void *data), void *data);
 int pj_obj_list(struct pj *c, yajl_val o, const char *key, size_t elem_size,
 		int (*fn)(struct pj *, yajl_val, size_t, void *), void **out, size_t *n);
+/* pj_obj_list into a typed array: PJ_OBJ_LIST(c, o, key, fn, &ptr, &n). */
+#define PJ_OBJ_LIST(c, o, key, fn, out, n) \
+	pj_obj_list((c), (o), (key), sizeof(**(out)), (fn), (void **)(out), (n))
 
 /* spec_parse_linux.c: id mappings (linux.* and mounts[]) and doc.linux. */
 int pj_idmaps(struct pj *c, yajl_val obj, const char *key, struct rt_id_map **out, size_t *n);

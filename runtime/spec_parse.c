@@ -494,15 +494,7 @@ static int rlimit_one(struct pj *c, yajl_val e, size_t i, void *data)
 
 static int parse_rlimits(struct pj *c, yajl_val proc, struct rt_process *p)
 {
-	yajl_val arr;
-
-	if (pj_arr(c, proc, "rlimits", &arr) < 0)
-		return -EINVAL;
-	if (!arr)
-		return 0;
-	p->n_rlimits = arr->u.array.len;
-	p->rlimits = rt_arena_array(c->a, p->n_rlimits, sizeof(*p->rlimits));
-	return pj_each(c, arr, "rlimits", rlimit_one, p->rlimits);
+	return PJ_OBJ_LIST(c, proc, "rlimits", rlimit_one, &p->rlimits, &p->n_rlimits);
 }
 
 static int parse_scheduler(struct pj *c, yajl_val proc, struct rt_scheduler *s)

@@ -34,15 +34,7 @@ static int idmap_one(struct pj *c, yajl_val e, size_t i, void *data)
 
 int pj_idmaps(struct pj *c, yajl_val obj, const char *key, struct rt_id_map **out, size_t *n)
 {
-	yajl_val arr;
-
-	if (pj_arr(c, obj, key, &arr) < 0)
-		return -EINVAL;
-	if (!arr)
-		return 0;
-	*out = rt_arena_array(c->a, arr->u.array.len, sizeof(**out));
-	*n = arr->u.array.len;
-	return pj_each(c, arr, key, idmap_one, *out);
+	return PJ_OBJ_LIST(c, obj, key, idmap_one, out, n);
 }
 
 /* ---- linux: namespaces, devices, seccomp, personality, time ---- */
@@ -155,23 +147,17 @@ static int seccomp_arg_one(struct pj *c, yajl_val e, size_t i, void *data)
 static int seccomp_rule_one(struct pj *c, yajl_val e, size_t i, void *data)
 {
 	struct rt_seccomp_rule *r = (struct rt_seccomp_rule *)data + i;
-	yajl_val args;
 
 	if (pj_strv(c, e, "names", &r->names, &r->n_names) < 0 ||
 	    seccomp_action(c, e, "action", &r->action) < 0 ||
-	    pj_u32(c, e, "errnoRet", &r->errno_ret, &r->has_errno_ret) < 0 ||
-	    pj_arr(c, e, "args", &args) < 0)
+	    pj_u32(c, e, "errnoRet", &r->errno_ret, &r->has_errno_ret) < 0)
 		return -EINVAL;
-	if (!args)
-		return 0;
-	r->n_args = args->u.array.len;
-	r->args = rt_arena_array(c->a, r->n_args, sizeof(*r->args));
-	return pj_each(c, args, "args", seccomp_arg_one, r->args);
+	return PJ_OBJ_LIST(c, e, "args", seccomp_arg_one, &r->args, &r->n_args);
 }
 
 static int parse_seccomp(struct pj *c, yajl_val lin, struct rt_linux *l)
 {
-	yajl_val o, rules;
+	yajl_val o;
 	struct rt_seccomp *s;
 	size_t mark;
 
@@ -187,14 +173,8 @@ static int parse_seccomp(struct pj *c, yajl_val lin, struct rt_linux *l)
 	    pj_strv(c, o, "flags", &s->flags, &s->n_flags) < 0 ||
 	    pj_str(c, o, "listenerPath", &s->listener_path) < 0 ||
 	    pj_str(c, o, "listenerMetadata", &s->listener_metadata) < 0 ||
-	    pj_arr(c, o, "syscalls", &rules) < 0)
+	    PJ_OBJ_LIST(c, o, "syscalls", seccomp_rule_one, &s->rules, &s->n_rules) < 0)
 		return -EINVAL;
-	if (rules) {
-		s->n_rules = rules->u.array.len;
-		s->rules = rt_arena_array(c->a, s->n_rules, sizeof(*s->rules));
-		if (pj_each(c, rules, "syscalls", seccomp_rule_one, s->rules) < 0)
-			return -EINVAL;
-	}
 	pj_pop(c, mark);
 	return 0;
 }
@@ -248,21 +228,15 @@ static int parse_time_offset(struct pj *c, yajl_val o, const char *key, struct r
 
 static int parse_linux_lists(struct pj *c, yajl_val o, struct rt_linux *l)
 {
-	yajl_val nss, devs, rdt, toff;
+	yajl_val nss, rdt, toff;
 	struct rt_kv *kv = NULL;
 
 	if (pj_arr(c, o, "namespaces", &nss) < 0 ||
 	    (nss && pj_each(c, nss, "namespaces", ns_one, l->namespaces) < 0) ||
 	    pj_idmaps(c, o, "uidMappings", &l->uid_mappings, &l->n_uid_mappings) < 0 ||
 	    pj_idmaps(c, o, "gidMappings", &l->gid_mappings, &l->n_gid_mappings) < 0 ||
-	    pj_arr(c, o, "devices", &devs) < 0)
+	    PJ_OBJ_LIST(c, o, "devices", device_one, &l->devices, &l->n_devices) < 0)
 		return -EINVAL;
-	if (devs) {
-		l->n_devices = devs->u.array.len;
-		l->devices = rt_arena_array(c->a, l->n_devices, sizeof(*l->devices));
-		if (pj_each(c, devs, "devices", device_one, l->devices) < 0)
-			return -EINVAL;
-	}
 	if (pj_strv(c, o, "maskedPaths", &l->masked_paths, &l->n_masked_paths) < 0 ||
 	    pj_strv(c, o, "readonlyPaths", &l->readonly_paths, &l->n_readonly_paths) < 0 ||
 	    pj_kv(c, o, "sysctl", &kv, &l->n_sysctl) < 0 ||
@@ -322,21 +296,6 @@ static int blkio_rate_one(struct pj *c, yajl_val e, size_t i, void *data)
 	return 0;
 }
 
-static int blkio_list(struct pj *c, yajl_val o, const char *key,
-		      int (*fn)(struct pj *, yajl_val, size_t, void *),
-		      struct rt_blkio_dev **out, size_t *n)
-{
-	yajl_val arr;
-
-	if (pj_arr(c, o, key, &arr) < 0)
-		return -EINVAL;
-	if (!arr)
-		return 0;
-	*n = arr->u.array.len;
-	*out = rt_arena_array(c->a, *n, sizeof(**out));
-	return pj_each(c, arr, key, fn, *out);
-}
-
 static int parse_blkio(struct pj *c, yajl_val res, struct rt_resources *r)
 {
 	yajl_val o;
@@ -347,16 +306,16 @@ static int parse_blkio(struct pj *c, yajl_val res, struct rt_resources *r)
 		return st;
 	if (pj_int(c, o, "weight", 0, UINT16_MAX, &r->blkio_weight, NULL) < 0 ||
 	    pj_int(c, o, "leafWeight", 0, UINT16_MAX, &r->blkio_leaf_weight, NULL) < 0 ||
-	    blkio_list(c, o, "weightDevice", blkio_weight_one, &r->blkio_weight_device,
-		       &r->n_blkio_weight_device) < 0 ||
-	    blkio_list(c, o, "throttleReadBpsDevice", blkio_rate_one,
-		       &r->blkio_throttle_read_bps, &r->n_blkio_throttle_read_bps) < 0 ||
-	    blkio_list(c, o, "throttleWriteBpsDevice", blkio_rate_one,
-		       &r->blkio_throttle_write_bps, &r->n_blkio_throttle_write_bps) < 0 ||
-	    blkio_list(c, o, "throttleReadIOPSDevice", blkio_rate_one,
-		       &r->blkio_throttle_read_iops, &r->n_blkio_throttle_read_iops) < 0 ||
-	    blkio_list(c, o, "throttleWriteIOPSDevice", blkio_rate_one,
-		       &r->blkio_throttle_write_iops, &r->n_blkio_throttle_write_iops) < 0)
+	    PJ_OBJ_LIST(c, o, "weightDevice", blkio_weight_one, &r->blkio_weight_device,
+			&r->n_blkio_weight_device) < 0 ||
+	    PJ_OBJ_LIST(c, o, "throttleReadBpsDevice", blkio_rate_one,
+			&r->blkio_throttle_read_bps, &r->n_blkio_throttle_read_bps) < 0 ||
+	    PJ_OBJ_LIST(c, o, "throttleWriteBpsDevice", blkio_rate_one,
+			&r->blkio_throttle_write_bps, &r->n_blkio_throttle_write_bps) < 0 ||
+	    PJ_OBJ_LIST(c, o, "throttleReadIOPSDevice", blkio_rate_one,
+			&r->blkio_throttle_read_iops, &r->n_blkio_throttle_read_iops) < 0 ||
+	    PJ_OBJ_LIST(c, o, "throttleWriteIOPSDevice", blkio_rate_one,
+			&r->blkio_throttle_write_iops, &r->n_blkio_throttle_write_iops) < 0)
 		return -EINVAL;
 	pj_pop(c, mark);
 	return 0;
@@ -497,10 +456,9 @@ static int resources_body(struct pj *c, yajl_val o, struct rt_resources *r)
 	r->present = true;
 	if (parse_memory(c, o, r) < 0 || parse_cpu(c, o, r) < 0 || parse_blkio(c, o, r) < 0 ||
 	    parse_rdma(c, o, r) < 0 || pj_kv(c, o, "unified", &r->unified, &r->n_unified) < 0 ||
-	    pj_obj_list(c, o, "devices", sizeof(*r->devices), dev_rule_one, (void **)&r->devices,
-		     &r->n_devices) < 0 ||
-	    pj_obj_list(c, o, "hugepageLimits", sizeof(*r->hugepage_limits), hugepage_one,
-		     (void **)&r->hugepage_limits, &r->n_hugepage_limits) < 0 ||
+	    PJ_OBJ_LIST(c, o, "devices", dev_rule_one, &r->devices, &r->n_devices) < 0 ||
+	    PJ_OBJ_LIST(c, o, "hugepageLimits", hugepage_one, &r->hugepage_limits,
+			&r->n_hugepage_limits) < 0 ||
 	    pj_obj(c, o, "pids", &pids) < 0 || pj_obj(c, o, "network", &net) < 0)
 		return -EINVAL;
 	if (pids) {
@@ -515,8 +473,8 @@ static int resources_body(struct pj *c, yajl_val o, struct rt_resources *r)
 		size_t m = pj_push_key(c, "network");
 
 		if (pj_u32(c, net, "classID", &r->net_class_id, &r->has_net_class_id) < 0 ||
-		    pj_obj_list(c, net, "priorities", sizeof(*r->net_priorities), net_prio_one,
-			     (void **)&r->net_priorities, &r->n_net_priorities) < 0)
+		    PJ_OBJ_LIST(c, net, "priorities", net_prio_one, &r->net_priorities,
+				&r->n_net_priorities) < 0)
 			return -EINVAL;
 		pj_pop(c, m);
 	}

@@ -471,6 +471,11 @@ Test(errors, type_errors_name_the_field)
 		{ "{\"linux\":{\"resources\":{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":-5}]}}}}", "linux.resources.blockIO.throttleReadBpsDevice[0].rate: expected an unsigned integer" },
 		{ "{\"linux\":{\"resources\":{\"rdma\":{\"mlx\":{\"hcaHandles\":\"3\"}}}}}", "linux.resources.rdma[\"mlx\"].hcaHandles: expected an integer" },
 		{ "{\"linux\":{\"resources\":{\"network\":{\"priorities\":[{\"name\":\"eth0\",\"priority\":-1}]}}}}", "linux.resources.network.priorities[0].priority: expected an unsigned integer" },
+		{ "{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":{}}}}", "linux.seccomp.syscalls: expected an array" },
+		{ "{\"linux\":{\"gidMappings\":[{\"containerID\":0,\"hostID\":0}]}}", "linux.gidMappings[0]: containerID, hostID and size are required" },
+		{ "{\"linux\":{\"resources\":{\"blockIO\":{\"weightDevice\":[{\"major\":8}]}}}}", "linux.resources.blockIO.weightDevice[0]" },
+		{ "{\"linux\":{\"resources\":{\"hugepageLimits\":[{\"pageSize\":1}]}}}", "linux.resources.hugepageLimits[0]" },
+		{ "{\"process\":{\"rlimits\":{}}}", "process.rlimits: expected an array" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
