@@ -2,6 +2,7 @@
 #include "runtime/err.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,35 +13,42 @@ static int fix_code(int code)
 	return code ? code : EINVAL;
 }
 
-int rt_err_set(struct rt_err *e, int code, const char *fmt, ...)
+/* The message, and with sys the errno's text after it. */
+static int err_vset(struct rt_err *e, int code, bool sys, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	code = fix_code(code);
 	if (!e)
 		return -code;
-	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
+	if (sys) {
+		size_t n = strlen(e->msg);
+
+		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(code));
+	}
 	e->code = code;
 	return -code;
+}
+
+int rt_err_set(struct rt_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = err_vset(e, code, false, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int rt_err_sys(struct rt_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
-	size_t n;
+	int r;
 
-	code = fix_code(code);
-	if (!e)
-		return -code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	r = err_vset(e, code, true, fmt, ap);
 	va_end(ap);
-	n = strlen(e->msg);
-	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(code));
-	e->code = code;
-	return -code;
+	return r;
 }
 
 int rt_err_wrap(struct rt_err *e, const char *fmt, ...)
