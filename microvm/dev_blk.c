@@ -183,29 +183,23 @@ static void blk_destroy(void *dev)
 	}
 }
 
-static const struct virtio_dev_ops blk_ops_rw = {
-	.name = "blk",
-	.device_id = 2,
-	.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_FLUSH),
-	.num_queues = 1,
-	.queue_max = 256,
-	.config_size = sizeof(struct blk_config),
-	.config_read = blk_config_read,
-	.notify = blk_notify,
-	.destroy = blk_destroy,
-};
+/* The two variants differ only in BLK_F_RO. */
+#define BLK_OPS(extra_features)                                                      \
+	{                                                                            \
+		.name = "blk",                                                       \
+		.device_id = 2,                                                      \
+		.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_FLUSH) |        \
+			    (extra_features),                                        \
+		.num_queues = 1,                                                     \
+		.queue_max = 256,                                                    \
+		.config_size = sizeof(struct blk_config),                            \
+		.config_read = blk_config_read,                                      \
+		.notify = blk_notify,                                                \
+		.destroy = blk_destroy,                                              \
+	}
 
-static const struct virtio_dev_ops blk_ops_ro = {
-	.name = "blk",
-	.device_id = 2,
-	.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_FLUSH) | (1ull << BLK_F_RO),
-	.num_queues = 1,
-	.queue_max = 256,
-	.config_size = sizeof(struct blk_config),
-	.config_read = blk_config_read,
-	.notify = blk_notify,
-	.destroy = blk_destroy,
-};
+static const struct virtio_dev_ops blk_ops_rw = BLK_OPS(0);
+static const struct virtio_dev_ops blk_ops_ro = BLK_OPS(1ull << BLK_F_RO);
 
 static int blk_size(int fd, const char *path, uint64_t *size, struct stat *st,
 		    struct rt_err *err)
