@@ -80,17 +80,8 @@ create_bg() {
 
 st() { rt state "$1" | jq -r ".$2"; }
 
-# wait_for TENTHS CMD...: retry CMD every 0.1 s.
-wait_for() {
-	local n=$1
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
+# wait_for TENTHS CMD...: retry CMD every 0.1 s (and make_rootfs)
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 is_stopped() { [ "$(st "$1" status)" = stopped ]; }
 

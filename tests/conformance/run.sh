@@ -55,16 +55,9 @@ mknod -m 666 "$CONF_TOP/null" c 1 3 && mount --bind "$CONF_TOP/null" /dev/null
 
 # The template bundle: a busybox-static rootfs and `hull spec` at
 # ociVersion 1.0.2 (crun 1.8 only accepts 1.0.x).
-BUSYBOX=${BUSYBOX:-/bin/busybox}
-r=$TPL/rootfs
-mkdir -p "$r/bin" "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/etc" "$r/root"
-cp "$BUSYBOX" "$r/bin/busybox"
-for a in $("$BUSYBOX" --list); do
-	[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
-echo 'root:x:0:' >"$r/etc/group"
-chmod 1777 "$r/tmp"
+. "$here/../common.sh"
+make_rootfs "$TPL/rootfs"
+chmod 1777 "$TPL/rootfs/tmp"
 (cd "$TPL" && "$HULL" spec) || exit 1
 jq '.ociVersion = "1.0.2" | .process.args = ["true"]' "$TPL/config.json" >"$TPL/c" &&
 	mv "$TPL/c" "$TPL/config.json"

@@ -1,20 +1,9 @@
 # Shared helpers for the integration tier.  Sourced by run.sh and the
 # test files; every test gets its own --root, bundle and ids.
 : "${HULL:?HULL must point at the hull binary}"
-BUSYBOX=${BUSYBOX:-/bin/busybox}
 TESTROOT=${TESTROOT:-/tmp/hull-it.$$}
-
-# make_rootfs DIR: a busybox-static rootfs with applet links.
-make_rootfs() {
-	local r=$1
-	mkdir -p "$r/bin" "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/etc" "$r/root"
-	cp "$BUSYBOX" "$r/bin/busybox"
-	for a in $("$BUSYBOX" --list); do
-		[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
-	done
-	echo 'root:x:0:0:root:/root:/bin/sh' > "$r/etc/passwd"
-	echo 'root:x:0:' > "$r/etc/group"
-}
+# make_rootfs, wait_for
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 # make_bundle DIR [ARGS...]: rootfs + config.json from `hull spec`, with
 # process.args set to ARGS (default: true).
@@ -128,18 +117,6 @@ ht() { timeout -k 2 15 "$HULL" --root "$STATE" "$@"; }
 run_sh() {
 	set_argv "$B" sh -c "$1"
 	ht run --bundle "$B" "${IDPREFIX}a"
-}
-
-# wait_for TENTHS CMD...: retry CMD every 0.1 s; fails after TENTHS tries.
-wait_for() {
-	local n=$1
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
 }
 
 # wait_pid_gone PID TENTHS: wait for a background job we started to end;
