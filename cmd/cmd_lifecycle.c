@@ -69,7 +69,11 @@ static int parse_create(const struct cmd_globals *g, const char *verb, int argc,
 				return cmd_usage_error(err, verb, "unknown option --detach");
 			o->detach = true;
 			break;
-		case O_KEEP: o->keep = true; break;
+		case O_KEEP:
+			if (strcmp(verb, "run"))
+				return cmd_usage_error(err, verb, "unknown option --keep");
+			o->keep = true;
+			break;
 		case O_NOSUBREAPER: break;
 		case O_VM: o->vm = true; break;
 		case O_KERNEL: o->kernel = optarg; break;

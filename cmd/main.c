@@ -19,10 +19,12 @@ static const struct cmd_verb verbs[] = {
 	{ "create", cmd_create, "create [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] "
 	  "[--pidfd-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] "
 	  "[--vm [--kernel FILE]] ID",
-	  "create a container from an OCI bundle (--vm: in a KVM microVM); it waits for start" },
+	  "create a container from an OCI bundle (--vm: in a KVM microVM); it waits for start "
+	  "(--no-subreaper is accepted and ignored, as runc's)" },
 	{ "start", cmd_start, "start ID", "run the user process of a created container" },
-	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--detach] "
-	  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds N] [--vm [--kernel FILE]] ID\n"
+	{ "run", cmd_run, "run [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] "
+	  "[--pidfd-socket SOCK] [--detach] [--keep] [--no-pivot] [--no-new-keyring] "
+	  "[--preserve-fds N] [--no-subreaper] [--vm [--kernel FILE]] ID\n"
 	  "       hull run --image REF [--name ID] [--store DIR] [--vm [--kernel FILE]] [-- CMD [ARG...]]",
 	  "create and start a container (--image: from a stored image, on an overlay of it "
 	  "unpacked once and shared; with --vm the guest boots the image's cached erofs disk); "
@@ -31,10 +33,11 @@ static const struct cmd_verb verbs[] = {
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]",
 	  "send a signal (name or number, default TERM) to the container's init" },
 	{ "delete", cmd_delete, "delete [--force] ID", "delete a stopped (or, with --force, any) container" },
-	{ "exec", cmd_exec, "exec [--process FILE] [-t] [--detach] [--cwd DIR] [--env K=V]... "
+	{ "exec", cmd_exec, "exec [--process FILE] [-t|--tty] [--detach] [--cwd DIR] [--env K=V]... "
 	  "[--user UID[:GID]] [--cap CAP]... [--no-new-privs] [--pid-file FILE] "
 	  "[--console-socket SOCK] [--preserve-fds N] ID [CMD [ARG...]]",
-	  "run a new process in a running container" },
+	  "run a new process in a running container (--additional-gids is refused: use "
+	  "--process; runc's --apparmor, --process-label and --cgroup are accepted and ignored)" },
 	{ "list", cmd_list, "list [--format table|json] [--quiet]", "list containers" },
 	{ "ps", cmd_ps, "ps [--format table|json] ID [PS_ARGS...]", "show the container's processes" },
 	{ "pause", cmd_pause, "pause ID", "freeze every process of a container" },
@@ -42,8 +45,9 @@ static const struct cmd_verb verbs[] = {
 	{ "update", cmd_update, "update [--resources FILE|-] [--memory SIZE] [--memory-reservation SIZE] "
 	  "[--memory-swap SIZE] [--cpu-share N] [--cpu-period US] [--cpu-quota US] "
 	  "[--cpu-rt-period US] [--cpu-rt-runtime US] [--cpuset-cpus LIST] [--cpuset-mems LIST] "
-	  "[--pids-limit N] [--blkio-weight N] ID",
-	  "change the resource limits of a live container (flags override the JSON)" },
+	  "[--pids-limit N] [--blkio-weight N] [--kernel-memory SIZE] [--kernel-memory-tcp SIZE] ID",
+	  "change the resource limits of a live container (flags override the JSON; "
+	  "--l3-cache-schema and --mem-bw-schema are refused: no Intel RDT)" },
 	{ "events", cmd_events, "events [--stats] [--interval DURATION] ID",
 	  "print resource stats and OOM events as JSON lines until the container stops" },
 	{ "jail", cmd_jail, "jail (--rootfs DIR | --ro-host) [--tmpfs DIR]... [--bind SRC:DST[:ro]]... "
@@ -71,7 +75,8 @@ static const struct cmd_verb verbs[] = {
 	  "inspect, remove, unpack, bundle, disk (a read-only erofs VM disk)" },
 	{ "vmm", cmd_vmm, "vmm " VMM_USAGE,
 	  "boot a KVM microVM and run CMD in it (root from DIR), in the foreground; exits with "
-	  "its status" },
+	  "its status. --dump-initrd FILE writes the initramfs and exits; --kvm-fd, --kernel-fd "
+	  "and --initrd-fd N take inputs already opened (as hull passes them in VM mode)" },
 };
 
 static const char global_usage[] =
@@ -87,6 +92,7 @@ static const char global_usage[] =
 	"  --systemd-cgroup       linux.cgroupsPath is slice:prefix:name; systemd makes\n"
 	"                         the scope over D-Bus (an error when systemd does not run)\n"
 	"  --rootless true|false|auto  accepted for compatibility\n"
+	"  --criu PATH            accepted and ignored (no checkpoint/restore)\n"
 	"  --version, --help\n"
 	"\n"
 	"Commands:\n";
