@@ -22,32 +22,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "tests/helpers/listen.h"
+#include "tests/helpers/sock.h"
 
-/* One message with one fd in it; the payload (runc sends the pty's name)
- * is ignored. */
+/* One message with exactly one fd in it; the payload (runc sends the
+ * pty's name) is ignored. */
 static int recv_fd(int conn)
 {
 	char buf[256];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
-	struct cmsghdr *c;
-	int fd;
+	size_t n, nfds;
+	int fd = recv_fds(conn, buf, sizeof(buf), &n, &nfds);
 
-	if (recvmsg(conn, &m, MSG_CMSG_CLOEXEC) < 0)
-		die("recvmsg");
-	c = CMSG_FIRSTHDR(&m);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int))) {
-		fprintf(stderr, "recvtty: no fd in the message\n");
+	if (nfds != 1) {
+		fprintf(stderr, "recvtty: %zu fds in the message, want 1\n", nfds);
 		exit(1);
 	}
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
 }
 

@@ -26,9 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "tests/helpers/listen.h"
-
-#define MAX_FDS 8
+#include "tests/helpers/sock.h"
 
 /* The state JSON and the fds; the spec puts the notify fd's position in
  * the JSON's "fds" array, and hull sends only that one, so the first fd is
@@ -36,32 +34,14 @@
 static int recv_state(int conn, const char *statefile)
 {
 	static char buf[1 << 16];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(MAX_FDS * sizeof(int))];
-	} u;
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-			    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
-	struct cmsghdr *c;
-	ssize_t n;
-	int fd;
+	size_t n, nfds;
+	int fd = recv_fds(conn, buf, sizeof(buf) - 1, &n, &nfds);
 
-	n = recvmsg(conn, &m, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		die("recvmsg");
-	c = CMSG_FIRSTHDR(&m);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len < CMSG_LEN(sizeof(int))) {
-		fprintf(stderr, "seccomp_agent: no fd in the message\n");
-		exit(1);
-	}
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	if (statefile) {
 		FILE *f = fopen(statefile, "we");
 		if (!f)
 			die(statefile);
-		fwrite(buf, 1, (size_t)n, f);
+		fwrite(buf, 1, n, f);
 		if (fclose(f) != 0)
 			die(statefile);
 	}
