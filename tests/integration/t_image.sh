@@ -10,10 +10,22 @@ img_blob() {
 	echo "$h"
 }
 
+# layout_index LAYOUT NAME: LAYOUT/manifest into the blobs, and the index
+# naming it NAME; prints the manifest's digest hex.
+layout_index() {
+	local l=$1 name=$2 mh ms
+	ms=$(stat -c %s "$l/manifest"); mh=$(img_blob "$l/manifest" "$l")
+	jq -n --arg m "sha256:$mh" --argjson ms "$ms" --arg n "$name" \
+		'{schemaVersion:2,manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",
+		  digest:$m,size:$ms,annotations:{"org.opencontainers.image.ref.name":$n}}]}' \
+		> "$l/index.json"
+	echo "$mh"
+}
+
 # make_layout LAYOUT NAME [CONFIG]: a one-layer busybox image named NAME;
 # CONFIG is the image config's "config" object (default: Cmd /bin/sh).
 make_layout() {
-	local l=$1 name=$2 cfg=${3:-'{"Cmd":["/bin/sh"]}'} lh ls ch cs mh ms
+	local l=$1 name=$2 cfg=${3:-'{"Cmd":["/bin/sh"]}'} lh ls ch cs
 	mkdir -p "$l/blobs/sha256"
 	echo '{"imageLayoutVersion":"1.0.0"}' > "$l/oci-layout"
 	tar -C "$TESTROOT/rootfs-template" -czf "$l/layer" .
@@ -26,12 +38,7 @@ make_layout() {
 		  config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
 		  layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar+gzip",digest:$l,size:$ls}]}' \
 		> "$l/manifest"
-	ms=$(stat -c %s "$l/manifest"); mh=$(img_blob "$l/manifest" "$l")
-	jq -n --arg m "sha256:$mh" --argjson ms "$ms" --arg n "$name" \
-		'{schemaVersion:2,manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",
-		  digest:$m,size:$ms,annotations:{"org.opencontainers.image.ref.name":$n}}]}' \
-		> "$l/index.json"
-	echo "$mh"
+	layout_index "$l" "$name"
 }
 
 test_image_import_unpack_run() {
@@ -241,7 +248,7 @@ test_image_run_image() {
 # layout_of LAYOUT NAME TAR...: an image whose layers are these tars (moved
 # into the layout, media type plain tar), config Cmd /bin/sh.
 layout_of() {
-	local l=$1 name=$2 layers='[]' h s ch cs mh ms
+	local l=$1 name=$2 layers='[]' h s ch cs
 	shift 2
 	mkdir -p "$l/blobs/sha256"
 	echo '{"imageLayoutVersion":"1.0.0"}' > "$l/oci-layout"
@@ -255,12 +262,7 @@ layout_of() {
 	jq -n --arg c "sha256:$ch" --argjson cs "$cs" --argjson ls "$layers" \
 		'{schemaVersion:2,config:{mediaType:"application/vnd.oci.image.config.v1+json",
 		  digest:$c,size:$cs},layers:$ls}' > "$l/manifest"
-	ms=$(stat -c %s "$l/manifest"); mh=$(img_blob "$l/manifest" "$l")
-	jq -n --arg m "sha256:$mh" --argjson ms "$ms" --arg n "$name" \
-		'{schemaVersion:2,manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json",
-		  digest:$m,size:$ms,annotations:{"org.opencontainers.image.ref.name":$n}}]}' \
-		> "$l/index.json"
-	echo "$mh"
+	layout_index "$l" "$name"
 }
 
 # hostile_unpack REF NEEDLE: unpack, bundle and run --image of REF all fail
