@@ -606,16 +606,60 @@ static void assert_gone(struct cg_handle *h)
 			  cg_handle_dir(h, i));
 }
 
+/* A child that waits in h, listed by cg_pids (host_cleanup kills it). */
+static pid_t enter_paused_child(struct cg_handle *h)
+{
+	struct rt_err err = { 0 };
+	pid_t *pids = NULL, child;
+	size_t n = 0;
+
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	g_child = child;
+	cr_assert_eq(cg_enter(h, child, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg_pids(h, &pids, &n, &err), 0, "%s", err.msg);
+	cr_assert(in_list(pids, n, child), "child %d not in cg_pids (%zu pids)", child, n);
+	free(pids);
+	return child;
+}
+
+/* Freeze and thaw h (v1's freezer.state shows it), then cg_kill_all: the
+ * child dies of SIGKILL. */
+static void freeze_thaw_kill(struct cg_handle *h, pid_t child)
+{
+	struct rt_err err = { 0 };
+	bool frozen = false;
+	const char *fz;
+	int st = 0;
+
+	cr_assert_eq(cg_freeze(h, true, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
+	cr_assert(frozen);
+	if ((fz = dir_with(h, "freezer.state")))
+		assert_file(fz, "freezer.state", "FROZEN");
+	cr_assert_eq(cg_freeze(h, false, &err), 0, "%s", err.msg);
+	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
+	cr_assert_not(frozen);
+
+	cr_assert_eq(cg_kill_all(h, SIGKILL, &err), 0, "%s", err.msg);
+	/* Bounded wait, so a kill that did nothing fails here and fini cleans. */
+	for (int i = 0; i < 500 && waitpid(child, &st, WNOHANG) == 0; i++)
+		usleep(10000);
+	cr_assert(kill(child, 0) < 0 && errno == ESRCH, "child %d survived cg_kill_all", child);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
 Test(cgroup_host, round_trip, .timeout = 30, .fini = host_cleanup)
 {
 	struct rt_err err = { 0 };
 	struct cg_handle *h = NULL;
 	struct rt_resources r;
 	char path[64], sub[4200];
-	pid_t *pids = NULL, child;
-	size_t n = 0;
-	bool frozen = true;
-	int st;
 
 	if (!host_has("/sys/fs/cgroup/memory") && !host_has("/sys/fs/cgroup/cgroup.procs"))
 		cr_skip_test("needs root and a writable cgroup hierarchy");
@@ -664,35 +708,7 @@ Test(cgroup_host, round_trip, .timeout = 30, .fini = host_cleanup)
 	snprintf(sub, sizeof(sub), "%s/workload-child", cg_handle_dir(h, 0));
 	cr_assert_eq(mkdir(sub, 0755), 0);
 
-	child = fork();
-	cr_assert(child >= 0);
-	if (child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	g_child = child;
-	cr_assert_eq(cg_enter(h, child, &err), 0, "%s", err.msg);
-	cr_assert_eq(cg_pids(h, &pids, &n, &err), 0, "%s", err.msg);
-	cr_assert(in_list(pids, n, child), "child %d not in cg_pids (%zu pids)", child, n);
-	free(pids);
-
-	cr_assert_eq(cg_freeze(h, true, &err), 0, "%s", err.msg);
-	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
-	cr_assert(frozen);
-	const char *fz = dir_with(h, "freezer.state");
-	if (fz)
-		assert_file(fz, "freezer.state", "FROZEN");
-	cr_assert_eq(cg_freeze(h, false, &err), 0, "%s", err.msg);
-	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
-	cr_assert_not(frozen);
-
-	cr_assert_eq(cg_kill_all(h, SIGKILL, &err), 0, "%s", err.msg);
-	/* Bounded wait, so a kill that did nothing fails here and fini cleans. */
-	for (int i = 0; i < 500 && waitpid(child, &st, WNOHANG) == 0; i++)
-		usleep(10000);
-	cr_assert(kill(child, 0) < 0 && errno == ESRCH, "child %d survived cg_kill_all", child);
-	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	freeze_thaw_kill(h, enter_paused_child(h));
 
 	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
 	assert_gone(h);
@@ -785,10 +801,6 @@ Test(cgroup_host, v2_round_trip, .timeout = 30, .fini = host_cleanup)
 	struct cg_handle *h = NULL;
 	struct rt_resources r;
 	char path[64], *p = NULL;
-	pid_t *pids = NULL, child;
-	size_t n = 0;
-	bool frozen = false;
-	int st = 0;
 
 	if (!host_has("/sys/fs/cgroup/unified/cgroup.procs"))
 		cr_skip_test("needs root and a cgroup2 mount at /sys/fs/cgroup/unified");
@@ -804,28 +816,7 @@ Test(cgroup_host, v2_round_trip, .timeout = 30, .fini = host_cleanup)
 	cr_assert_eq(cg_handle_ndirs(h), 1);
 	assert_file(cg_handle_dir(h, 0), "cgroup.max.depth", "3");
 
-	child = fork();
-	cr_assert(child >= 0);
-	if (child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	g_child = child;
-	cr_assert_eq(cg_enter(h, child, &err), 0, "%s", err.msg);
-	cr_assert_eq(cg_pids(h, &pids, &n, &err), 0, "%s", err.msg);
-	cr_assert(in_list(pids, n, child));
-	free(pids);
-	cr_assert_eq(cg_freeze(h, true, &err), 0, "%s", err.msg);
-	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
-	cr_assert(frozen);
-	cr_assert_eq(cg_freeze(h, false, &err), 0, "%s", err.msg);
-	cr_assert_eq(cg_is_frozen(h, &frozen, &err), 0, "%s", err.msg);
-	cr_assert_not(frozen);
-	cr_assert_eq(cg_kill_all(h, SIGKILL, &err), 0, "%s", err.msg);
-	for (int i = 0; i < 500 && waitpid(child, &st, WNOHANG) == 0; i++)
-		usleep(10000);
-	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	freeze_thaw_kill(h, enter_paused_child(h));
 	cr_assert_eq(cg_destroy(h, &err), 0, "%s", err.msg);
 	assert_gone(h);
 	cg_handle_free(h);
