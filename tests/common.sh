@@ -24,3 +24,19 @@ wait_for() {
 	done
 	return 1
 }
+
+# cfg_at BUNDLE FILTER [STRING...]: edit BUNDLE/config.json with a jq filter;
+# the strings are the array $A (passed with --arg, so that neither a leading
+# "-" nor a newline in them confuses jq).
+cfg_at() {
+	local b=$1 f=$2 i=0 names="" a
+	local opts=()
+	shift 2
+	for a in "$@"; do
+		opts+=(--arg "a$i" "$a")
+		names="$names${names:+,}\$a$i"
+		i=$((i + 1))
+	done
+	jq "${opts[@]}" "[$names] as \$A | $f" "$b/config.json" > "$b/config.json.new" &&
+		mv "$b/config.json.new" "$b/config.json"
+}

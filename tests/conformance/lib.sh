@@ -8,6 +8,9 @@
 # "skipped: <why>").  A part that this machine cannot run prints
 # "skipped: <why>" and the test goes on.
 
+# make_rootfs, wait_for TENTHS CMD... (every 0.1 s), cfg_at
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+
 # rt ARGS...: the runtime, with a time limit so that a hang fails the test.
 rt() { timeout -k 2 20 "$RTB" --root "$ROOT" "$@"; }
 
@@ -44,19 +47,8 @@ newb() {
 }
 
 # cfg FILTER [STRING...]: edit $B/config.json with jq; the strings are the
-# array $A, passed with --arg so that no quoting is needed.
-cfg() {
-	local f=$1 i=0 names="" a
-	local opts=()
-	shift
-	for a in "$@"; do
-		opts+=(--arg "a$i" "$a")
-		names="$names${names:+,}\$a$i"
-		i=$((i + 1))
-	done
-	jq "${opts[@]}" "[$names] as \$A | $f" "$B/config.json" >"$B/config.json.new" &&
-		mv "$B/config.json.new" "$B/config.json"
-}
+# array $A, passed with --arg so that no quoting is needed (common.sh).
+cfg() { cfg_at "$B" "$@"; }
 
 # script SH: process.args = sh -c SH
 script() { cfg '.process.args = ["sh", "-c", $A[0]]' "$1"; }
@@ -80,8 +72,6 @@ create_bg() {
 
 st() { rt state "$1" | jq -r ".$2"; }
 
-# wait_for TENTHS CMD...: retry CMD every 0.1 s (and make_rootfs)
-. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 is_stopped() { [ "$(st "$1" status)" = stopped ]; }
 

@@ -2,7 +2,7 @@
 # test files; every test gets its own --root, bundle and ids.
 : "${HULL:?HULL must point at the hull binary}"
 TESTROOT=${TESTROOT:-/tmp/hull-it.$$}
-# make_rootfs, wait_for
+# make_rootfs, wait_for, cfg_at
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 # make_bundle DIR [ARGS...]: rootfs + config.json from `hull spec`, with
@@ -29,10 +29,7 @@ set_args() {
 }
 
 # jq_edit BUNDLE FILTER: edit config.json in place.
-jq_edit() {
-	local b=$1 f=$2
-	jq "$f" "$b/config.json" > "$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
-}
+jq_edit() { cfg_at "$1" "$2"; }
 
 h() { "$HULL" --root "$STATE" "$@"; }
 
@@ -85,21 +82,8 @@ check_no_leaks() {
 # The check programs (recvtty, seccomp_agent), built next to hull.
 HELPERS=${HELPERS:-$(cd "$(dirname "$HULL")" && pwd)/tests/helpers}
 
-# cfg BUNDLE FILTER [STRING...]: edit config.json with a jq filter; the
-# strings are the array $A (passed with --arg, so that neither a leading
-# "-" nor a newline in them confuses jq).
-cfg() {
-	local b=$1 f=$2 i=0 names="" a
-	local opts=()
-	shift 2
-	for a in "$@"; do
-		opts+=(--arg "a$i" "$a")
-		names="$names${names:+,}\$a$i"
-		i=$((i + 1))
-	done
-	jq "${opts[@]}" "[$names] as \$A | $f" "$b/config.json" > "$b/config.json.new" &&
-		mv "$b/config.json.new" "$b/config.json"
-}
+# cfg BUNDLE FILTER [STRING...]: edit config.json (tests/common.sh's cfg_at)
+cfg() { cfg_at "$@"; }
 
 # set_argv BUNDLE ARGS...: process.args, each argument kept whole.
 set_argv() {
