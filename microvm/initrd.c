@@ -189,6 +189,8 @@ static int config_build(const struct vm_guest_proc *p, bool has_rootfs, char **o
 	r = r ?: config_add(out, len, "readonly", p->readonly_root ? "1" : "0");
 	r = r ?: config_add(out, len, "terminal", p->terminal ? "1" : "0");
 	r = r ?: config_add(out, len, "root", has_rootfs ? "initramfs" : "disk");
+	if (p->pid_ns)
+		r = r ?: config_add(out, len, "pidns", "1");
 	return r;
 }
 

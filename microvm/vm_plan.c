@@ -150,6 +150,7 @@ static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_er
 		.gid = p->user.gid, .gids = p->user.additional_gids,
 		.n_gids = p->user.n_additional_gids, .hostname = s->hostname,
 		.readonly_root = s->root_readonly, .terminal = p->terminal,
+		.pid_ns = vp->pid_ns,
 	};
 
 	if (vm_initrd_build(&g, NULL, &vp->initrd_fd, err) < 0)

@@ -42,6 +42,7 @@ struct vm_guest_proc {
 	const char *hostname;
 	bool readonly_root;
 	bool terminal;
+	bool pid_ns;        /* the workload is a system init: PID 1 of its own pid namespace */
 };
 
 /* Builds the initramfs into a sealed memfd: /init (hull's guest init),

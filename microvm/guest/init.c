@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct proc {
 	gid_t gid;
 	const char *cwd, *hostname, *root;
 	int readonly, terminal;
+	int pid_ns;     /* a system container's init: PID 1 of its own pid namespace */
 };
 
 static int err_fd = -1;    /* the workload's stderr once open: hull's errors go there */
@@ -121,6 +123,8 @@ static void read_config(struct proc *p)
 			p->terminal = !strcmp(v, "1");
 		else if (!strcmp(k, "root"))
 			p->root = v;
+		else if (!strcmp(k, "pidns"))
+			p->pid_ns = !strcmp(v, "1");
 		k = v + strlen(v) + 1;
 	}
 	if (!p->n_args)
@@ -275,6 +279,24 @@ static void open_stdio(const struct proc *p, int fds[3])
 		die("no console: %s", strerror(errno));
 }
 
+/* A system container's init (ct --vm) is PID 1 of a pid namespace of its
+ * own (main unshared it before the fork), so busybox init and the like
+ * accept to run, and a reboot(2) in it ends the namespace.  Its own mount
+ * namespace gets a /proc of that pid namespace, so ps shows its tree and
+ * not hull's init; the mounts it makes or drops at shutdown stay its own. */
+static void enter_pid_ns(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		dprintf(2, "hull-init: mount namespace: %s\n", strerror(errno));
+		_exit(127);
+	}
+	umount2("/proc", MNT_DETACH);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0) {
+		dprintf(2, "hull-init: mount /proc: %s\n", strerror(errno));
+		_exit(127);
+	}
+}
+
 static __attribute__((noreturn)) void child(const struct proc *p, const int stdio[3])
 {
 	sigset_t all;
@@ -286,6 +308,8 @@ static __attribute__((noreturn)) void child(const struct proc *p, const int stdi
 	for (int i = 0; i < 3; i++)
 		if (dup2(stdio[i], i) < 0)
 			_exit(127);
+	if (p->pid_ns)
+		enter_pid_ns();
 	if (p->terminal)
 		ioctl(0, TIOCSCTTY, 0);
 	if (setgroups((size_t)p->n_groups, p->groups) < 0 || setgid(p->gid) < 0 ||
@@ -356,6 +380,13 @@ int main(void)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	/* The next child is PID 1 of a new pid namespace; hull's init stays
+	 * outside it, forwarding signals to it (its init gets only those it
+	 * handles, as any PID 1) and reaping it: when it ends, by exit or
+	 * killed by the kernel after a reboot(2) in it (SIGHUP for a restart,
+	 * SIGINT for halt or power-off), the VM ends. */
+	if (p.pid_ns && unshare(CLONE_NEWPID) < 0)
+		die("pid namespace: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		die("fork: %s", strerror(errno));

@@ -223,3 +223,27 @@ Test(vm_boot, initrd_config)
 	p.args = NULL;
 	cr_assert_eq(vm_initrd_build(&p, NULL, &fd, &err), -EINVAL);
 }
+
+/* ct --vm: the "pidns" record asks the guest init for a pid namespace; an
+ * OCI workload's config has none. */
+Test(vm_boot, initrd_config_pidns)
+{
+	char *args[] = { "/sbin/init", NULL };
+	struct vm_guest_proc p = { .args = args, .cwd = "/" };
+	static char buf[4 << 20];
+	static const char rec[] = "root\0disk\0pidns\0001";
+	int fd = -1;
+	ssize_t n;
+
+	cr_assert_eq(vm_initrd_build(&p, NULL, &fd, &err), 0, "%s", err.msg);
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	cr_assert_gt(n, 110);
+	/* the record, not the word: the init binary itself names it */
+	cr_assert_null(memmem(buf, (size_t)n, rec, sizeof(rec)));
+	p.pid_ns = true;
+	cr_assert_eq(vm_initrd_build(&p, NULL, &fd, &err), 0, "%s", err.msg);
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	cr_assert_not_null(memmem(buf, (size_t)n, rec, sizeof(rec)));
+}
