@@ -12,6 +12,7 @@
 #include "netns/net.h"
 #include "cgroups/cgroup.h"
 #include "image/image.h"
+#include "microvm/vm_plan.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -405,6 +406,10 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 	clean_run(e, c);
 	if (write_bundle(e, c, &bundle, err) < 0)
 		return -err->code;
+	/* --image --vm: find hull-vmm before the private mount namespace,
+	 * where /proc/self/exe may not name a reachable path (as run --image). */
+	if (c->vm)
+		vm_plan_locate_vmm();
 	if (c->lower && overlay_private(e, c, err) < 0)
 		return -err->code;
 	has_net = ct_net(e, c, &nc, &lease, err);
