@@ -340,6 +340,12 @@ static void open_stdio(const struct proc *p, int fds[3])
 		die("no console: %s", strerror(errno));
 }
 
+static __attribute__((noreturn)) void child_fail(const char *what)
+{
+	dprintf(2, "hull-init: %s: %s\n", what, strerror(errno));
+	_exit(127);
+}
+
 /* A system container's init (ct --vm) is PID 1 of a pid namespace of its
  * own (main unshared it before the fork), so busybox init and the like
  * accept to run, and a reboot(2) in it ends the namespace.  Its own mount
@@ -347,21 +353,11 @@ static void open_stdio(const struct proc *p, int fds[3])
  * not hull's init; the mounts it makes or drops at shutdown stay its own. */
 static void enter_pid_ns(void)
 {
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		dprintf(2, "hull-init: mount namespace: %s\n", strerror(errno));
-		_exit(127);
-	}
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail("mount namespace");
 	umount2("/proc", MNT_DETACH);
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0) {
-		dprintf(2, "hull-init: mount /proc: %s\n", strerror(errno));
-		_exit(127);
-	}
-}
-
-static __attribute__((noreturn)) void child_fail(const char *what)
-{
-	dprintf(2, "hull-init: %s: %s\n", what, strerror(errno));
-	_exit(127);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+		child_fail("mount /proc");
 }
 
 /* rlimits first (raising a hard limit needs the capabilities dropped

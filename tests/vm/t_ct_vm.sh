@@ -32,17 +32,18 @@ expect_stopped() {
 }
 
 # The guest's PID 1 is the container's busybox init (not hull's guest
-# init), /proc is its pid namespace's; ct stop halts it cleanly (its
-# shutdown action runs, well before the timeout); it starts again.
+# init), /proc is its pid namespace's; ct restart and ct stop halt it
+# cleanly (its shutdown action runs, well before the timeout), restart
+# boots a fresh VM, and start works again after a stop.
 test_ct_vm_busybox_init_pid1() {
-	local r=$work/ct-init-rootfs n=vminit log pid t0 took
+	local r=$work/ct-init-rootfs n=vminit log pid t0 took verb
 	[ "$KERNEL" = /var/cache/hull/kernel/vmlinux ] ||
 		{ echo "skipped: ct --vm boots the default kernel, not $KERNEL"; return 0; }
 	init_rootfs "$r"
 	ctv create "$n" --rootfs "$r" --vm
 	log=$work/ctlib/ct/$n/console.log
-	for round in 1 2; do
-		ctv start "$n"
+	ctv start "$n"
+	for round in 1 2 3; do
 		wait_log "$log" ct-init-marker "$round"
 		grep ct-init-marker "$log" | tail -n1 |
 			grep -q "pid1-exe=/bin/busybox ppid=1 host=$n procs=[1-9]\$" ||
@@ -50,13 +51,21 @@ test_ct_vm_busybox_init_pid1() {
 		expect_eq "state" "$(ctv status --json "$n" | jq -r .state)" running
 		pid=$(ctv status --json "$n" | jq -r .pid)
 		sleep 1   # the respawn line has started
+		verb=stop
+		[ "$round" = 1 ] && verb=restart
 		t0=$SECONDS
-		ctv stop --timeout 120 "$n"
+		ctv "$verb" --timeout 120 "$n"
 		took=$((SECONDS - t0))
-		[ "$took" -lt 60 ] || fail "stop took ${took}s: killed at the timeout?"
+		[ "$took" -lt 60 ] || fail "$verb took ${took}s: killed at the timeout?"
 		expect_eq "shutdown actions run" "$(grep -c ct-shutdown-marker "$log")" "$round"
-		grep -q "Requesting system halt" "$log" || fail "init did not halt: $(cat "$log")"
-		expect_stopped "$n" "$pid"
+		expect_eq "halts" "$(grep -c "Requesting system halt" "$log")" "$round"
+		[ ! -e "/proc/$pid" ] || fail "the VMM $pid still runs after $verb"
+		if [ "$verb" = restart ]; then
+			expect_eq "state after restart" "$(ctv status --json "$n" | jq -r .state)" running
+		else
+			expect_stopped "$n" "$pid"
+			if [ "$round" = 2 ]; then ctv start "$n"; fi
+		fi
 	done
 	ctv destroy "$n"
 	[ ! -e "$work/state/ct-$n" ] || fail "state left"
