@@ -18,6 +18,7 @@
 
 #include "microvm/vmm.h"
 #include "runtime/cleanup.h"
+#include "runtime/spec.h"
 #include "runtime/util.h"
 
 extern const unsigned char hull_guest_init[], hull_guest_init_end[];
@@ -165,6 +166,31 @@ static int config_add(char **buf, size_t *len, const char *key, const char *val)
 	return 0;
 }
 
+/* rlimits (resource, soft, hard in decimal), no_new_privs, and the five
+ * capability sets as hex masks: guest/init.c's read_sec. */
+static int config_sec(const struct vm_guest_sec *s, char **out, size_t *len)
+{
+	char buf[128];
+	int r = 0;
+
+	for (size_t i = 0; i < s->n_rlimits && !r; i++) {
+		snprintf(buf, sizeof(buf), "%d %llu %llu", s->rlimits[i].resource,
+			 (unsigned long long)s->rlimits[i].soft,
+			 (unsigned long long)s->rlimits[i].hard);
+		r = config_add(out, len, "rlimit", buf);
+	}
+	if (s->no_new_privs)
+		r = r ?: config_add(out, len, "nnp", "1");
+	if (s->has_caps) {
+		snprintf(buf, sizeof(buf), "%llx %llx %llx %llx %llx",
+			 (unsigned long long)s->bounding, (unsigned long long)s->effective,
+			 (unsigned long long)s->inheritable, (unsigned long long)s->permitted,
+			 (unsigned long long)s->ambient);
+		r = r ?: config_add(out, len, "caps", buf);
+	}
+	return r;
+}
+
 static int config_build(const struct vm_guest_proc *p, bool has_rootfs, char **out, size_t *len)
 {
 	char num[32];
@@ -189,7 +215,9 @@ static int config_build(const struct vm_guest_proc *p, bool has_rootfs, char **o
 	r = r ?: config_add(out, len, "readonly", p->readonly_root ? "1" : "0");
 	r = r ?: config_add(out, len, "terminal", p->terminal ? "1" : "0");
 	r = r ?: config_add(out, len, "root", has_rootfs ? "initramfs" : "disk");
-	return r;
+	if (p->pid_ns)
+		r = r ?: config_add(out, len, "pidns", "1");
+	return r ?: config_sec(&p->sec, out, len);
 }
 
 int vm_initrd_build(const struct vm_guest_proc *proc, const char *rootfs_dir, int *out_fd,

@@ -139,7 +139,9 @@ static void on_signal(void *arg, uint32_t events)
 
 static int setup_loop(struct vm *vm, struct rt_err *err)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	/* SIGPWR: what ct stop asks a system container's init with. */
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPWR,
+				    SIGWINCH };
 	sigset_t set;
 
 	if (vm_loop_new(&vm->loop, err) < 0)

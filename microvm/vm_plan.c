@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -142,6 +143,32 @@ static int plan_disk(const char *rootfs, const char *disk, struct vm_plan *vp,
 	return 0;
 }
 
+/* process.rlimits, noNewPrivileges and capabilities, for the guest init
+ * to apply (it checks them again: it trusts nothing it reads). */
+static int plan_sec(const struct rt_process *p, struct vm_guest_sec *g, struct rt_err *err)
+{
+	const struct rt_caps *c = &p->caps;
+
+	if (p->n_rlimits > RLIM_NLIMITS)
+		return rt_err_set(err, EINVAL, "process.rlimits: %zu entries, at most %d in a "
+				  "microVM", p->n_rlimits, RLIM_NLIMITS);
+	for (size_t i = 0; i < p->n_rlimits; i++)
+		if (p->rlimits[i].resource < 0 || p->rlimits[i].resource >= RLIM_NLIMITS ||
+		    p->rlimits[i].soft > p->rlimits[i].hard)
+			return rt_err_set(err, EINVAL, "process.rlimits[%zu]: not a limit the "
+					  "microVM's guest can set", i);
+	g->rlimits = p->rlimits;
+	g->n_rlimits = p->n_rlimits;
+	g->no_new_privs = p->no_new_privileges;
+	g->has_caps = c->present;
+	if (c->present) {
+		g->bounding = c->bounding, g->effective = c->effective;
+		g->inheritable = c->inheritable, g->permitted = c->permitted;
+		g->ambient = c->ambient;
+	}
+	return 0;
+}
+
 static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_err *err)
 {
 	const struct rt_process *p = &s->process;
@@ -150,8 +177,11 @@ static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_er
 		.gid = p->user.gid, .gids = p->user.additional_gids,
 		.n_gids = p->user.n_additional_gids, .hostname = s->hostname,
 		.readonly_root = s->root_readonly, .terminal = p->terminal,
+		.pid_ns = vp->pid_ns,
 	};
 
+	if (plan_sec(p, &g.sec, err) < 0)
+		return -err->code;
 	if (vm_initrd_build(&g, NULL, &vp->initrd_fd, err) < 0)
 		return rt_err_wrap(err, "microVM");
 	return 0;

@@ -19,6 +19,11 @@ struct vm_plan {
 	uint64_t mem_mib;
 	int cpus;
 	bool terminal;
+	/* Set before vm_plan_build: process.args is a system container's
+	 * init (ct --vm), run as PID 1 of a pid namespace of its own in the
+	 * guest.  Off for OCI workloads: a PID 1 ignores the signals it has
+	 * no handler for, and `kill` must end a plain workload. */
+	bool pid_ns;
 };
 
 /* VM mode: the flag, or the annotation org.hull.isolation=vm. */

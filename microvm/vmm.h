@@ -11,6 +11,8 @@
 
 #include "runtime/err.h"
 
+struct rt_rlimit;
+
 struct vmm_config {
 	int kvm_fd;               /* an open /dev/kvm */
 	int kernel_fd;            /* bzImage or ELF vmlinux */
@@ -42,6 +44,14 @@ struct vm_guest_proc {
 	const char *hostname;
 	bool readonly_root;
 	bool terminal;
+	bool pid_ns;        /* the workload is a system init: PID 1 of its own pid namespace */
+	struct vm_guest_sec {   /* applied before exec, in runc's order */
+		const struct rt_rlimit *rlimits;   /* process.rlimits (runtime/spec.h) */
+		size_t n_rlimits;
+		bool no_new_privs;
+		bool has_caps;      /* else the workload keeps root's full set */
+		uint64_t bounding, effective, inheritable, permitted, ambient;
+	} sec;
 };
 
 /* Builds the initramfs into a sealed memfd: /init (hull's guest init),

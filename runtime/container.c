@@ -207,6 +207,7 @@ static int plan_vm(struct plan *p, struct rt_err *err)
 	}
 	if (plan_vm_annotation(p, err) < 0)
 		return -err->code;
+	p->vm.pid_ns = p->o->vm_system_init;
 	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, p->o->vm_disk, &p->vm, err);
 }
 

@@ -30,6 +30,8 @@ struct rt_create_opts {
 	const char *kernel;          /* --kernel: the microVM's guest kernel */
 	const char *vm_disk;         /* VM mode: this read-only root disk (an image's
 				      * cached erofs) instead of one built from root.path */
+	bool vm_system_init;         /* VM mode: process.args is a system init (ct --vm):
+				      * PID 1 of its own pid namespace in the guest */
 };
 
 int rt_container_create(const struct rt_create_opts *o, struct rt_err *err);

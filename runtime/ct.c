@@ -12,6 +12,7 @@
 #include "netns/net.h"
 #include "cgroups/cgroup.h"
 #include "image/image.h"
+#include "microvm/vm_plan.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -405,6 +406,10 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 	clean_run(e, c);
 	if (write_bundle(e, c, &bundle, err) < 0)
 		return -err->code;
+	/* --image --vm: find hull-vmm before the private mount namespace,
+	 * where /proc/self/exe may not name a reachable path (as run --image). */
+	if (c->vm)
+		vm_plan_locate_vmm();
 	if (c->lower && overlay_private(e, c, err) < 0)
 		return -err->code;
 	has_net = ct_net(e, c, &nc, &lease, err);
@@ -419,7 +424,7 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 	 * guest's workload; the guest's root is a disk made from the rootfs
 	 * (cached while the tree is unchanged). */
 	struct rt_create_opts co = { .root = e->state_root, .id = id, .bundle = bundle,
-				     .net = &plan, .vm = c->vm };
+				     .net = &plan, .vm = c->vm, .vm_system_init = c->vm };
 	if (console_redirect(e, c->name, saved, err) < 0)
 		return -err->code;
 	r = rt_container_create(&co, err);
@@ -485,11 +490,11 @@ static int stop_locked(const struct rt_ct_env *e, const struct rt_ct_config *c, 
 		clean_run(e, c);
 		return rt_err_set(err, EINVAL, "container \"%s\" is not running", c->name);
 	}
-	/* SIGPWR: busybox init halts, sysvinit runs its powerfail entry; a
-	 * VM's init is asked with SIGTERM, the VMM's to forward (it does not
-	 * take SIGPWR).  A paused container cannot act on it, so it is
-	 * killed at once. */
-	if (!strcmp(s, "running") && kill(pid, c->vm ? SIGTERM : SIGPWR) == 0)
+	/* SIGPWR: busybox init halts, sysvinit runs its powerfail entry.  A
+	 * VM's VMM forwards it to the guest, where the init is PID 1 of its
+	 * pid namespace too; its halt ends the VM.  A paused container cannot
+	 * act on it, so it is killed at once. */
+	if (!strcmp(s, "running") && kill(pid, SIGPWR) == 0)
 		wait_gone(pid, timeout_ms);
 	clean_run(e, c);
 	return 0;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,17 +19,30 @@
 #include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #define PORT_EXIT 0x5f0   /* outside QEMU's fw_cfg (0x510-0x51b): bench peers share it */
 #define PORT_BOOT 0x5f4
 #define MAX_ITEMS 4096
+#define MAX_RLIMITS 16
+
+/* process.rlimits, noNewPrivileges and capabilities, applied in the
+ * child in runc's order (see apply_limits, apply_caps). */
+struct sec {
+	struct { int res; struct rlimit lim; } rl[MAX_RLIMITS];
+	int n_rl, nnp, has_caps;
+	uint64_t bounding, effective, inheritable, permitted, ambient;
+};
 
 struct proc {
 	char *args[MAX_ITEMS + 1];
@@ -39,6 +53,8 @@ struct proc {
 	gid_t gid;
 	const char *cwd, *hostname, *root;
 	int readonly, terminal;
+	int pid_ns;     /* a system container's init: PID 1 of its own pid namespace */
+	struct sec sec;
 };
 
 static int err_fd = -1;    /* the workload's stderr once open: hull's errors go there */
@@ -83,6 +99,51 @@ static __attribute__((noreturn)) void die(const char *fmt, ...)
 	finish(127);
 }
 
+/* A number in base, the whole string, else the VM ends naming the field:
+ * /hull/config comes from the host, but it is checked like any input. */
+static uint64_t num(const char *key, const char *s, char **end, int base)
+{
+	char *e;
+	uint64_t v;
+
+	errno = 0;
+	while (*s == ' ')
+		s++;
+	v = strtoull(s, &e, base);
+	if (errno || e == s || *s == '-' || (!end && *e))
+		die("/hull/config: %s: bad number '%s'", key, s);
+	if (end)
+		*end = e;
+	return v;
+}
+
+/* "rlimit" RES SOFT HARD (decimal), "nnp" 1, "caps" BOUNDING EFFECTIVE
+ * INHERITABLE PERMITTED AMBIENT (hex masks); other keys are not ours. */
+static void read_sec(struct sec *s, const char *k, const char *v)
+{
+	char *e;
+	uint64_t res, soft, hard, *sets[] = { &s->bounding, &s->effective, &s->inheritable,
+					       &s->permitted, &s->ambient };
+
+	if (!strcmp(k, "rlimit")) {
+		res = num(k, v, &e, 10);
+		soft = num(k, e, &e, 10);
+		hard = num(k, e, NULL, 10);
+		if (res >= RLIM_NLIMITS || soft > hard || s->n_rl >= MAX_RLIMITS)
+			die("/hull/config: rlimit '%s': no such limit, soft over hard, or too many", v);
+		s->rl[s->n_rl].res = (int)res;
+		s->rl[s->n_rl].lim = (struct rlimit){ (rlim_t)soft, (rlim_t)hard };
+		s->n_rl++;
+	} else if (!strcmp(k, "nnp")) {
+		s->nnp = !strcmp(v, "1");
+	} else if (!strcmp(k, "caps")) {
+		e = (char *)v;
+		for (int i = 0; i < 5; i++)
+			*sets[i] = num(k, e, i < 4 ? &e : NULL, 16);
+		s->has_caps = 1;
+	}
+}
+
 static void read_config(struct proc *p)
 {
 	static char buf[1 << 20];
@@ -121,6 +182,10 @@ static void read_config(struct proc *p)
 			p->terminal = !strcmp(v, "1");
 		else if (!strcmp(k, "root"))
 			p->root = v;
+		else if (!strcmp(k, "pidns"))
+			p->pid_ns = !strcmp(v, "1");
+		else
+			read_sec(&p->sec, k, v);
 		k = v + strlen(v) + 1;
 	}
 	if (!p->n_args)
@@ -275,6 +340,74 @@ static void open_stdio(const struct proc *p, int fds[3])
 		die("no console: %s", strerror(errno));
 }
 
+static __attribute__((noreturn)) void child_fail(const char *what)
+{
+	dprintf(2, "hull-init: %s: %s\n", what, strerror(errno));
+	_exit(127);
+}
+
+/* A system container's init (ct --vm) is PID 1 of a pid namespace of its
+ * own (main unshared it before the fork), so busybox init and the like
+ * accept to run, and a reboot(2) in it ends the namespace.  Its own mount
+ * namespace gets a /proc of that pid namespace, so ps shows its tree and
+ * not hull's init; the mounts it makes or drops at shutdown stay its own. */
+static void enter_pid_ns(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail("mount namespace");
+	umount2("/proc", MNT_DETACH);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+		child_fail("mount /proc");
+}
+
+/* rlimits first (raising a hard limit needs the capabilities dropped
+ * later), then no_new_privs, as runc does. */
+static void apply_limits(const struct sec *s)
+{
+	for (int i = 0; i < s->n_rl; i++)
+		if (setrlimit((__rlimit_resource_t)s->rl[i].res, &s->rl[i].lim) < 0)
+			child_fail("process.rlimits");
+	if (s->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail("process.noNewPrivileges");
+}
+
+/* The bounding set goes first, while CAP_SETPCAP is still held; the other
+ * sets survive the change of user (keepcaps) and are set after it. */
+static void drop_bounding(const struct sec *s)
+{
+	if (!s->has_caps)
+		return;
+	for (int c = 0; c < 64; c++)
+		if (!(s->bounding & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL)   /* past the kernel's last capability */
+				break;
+			child_fail("process.capabilities.bounding");
+		}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		child_fail("keepcaps");
+}
+
+static void apply_caps(const struct sec *s)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (!s->has_caps)
+		return;
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	for (int i = 0; i < 2; i++)
+		d[i] = (struct __user_cap_data_struct){ (uint32_t)(s->effective >> (32 * i)),
+						       (uint32_t)(s->permitted >> (32 * i)),
+						       (uint32_t)(s->inheritable >> (32 * i)) };
+	if (syscall(SYS_capset, &h, d) < 0)
+		child_fail("process.capabilities");
+	/* Ambient: only what is permitted and inheritable can be raised
+	 * (the host path warns about the rest; the guest skips it). */
+	for (int c = 0; c < 64; c++)
+		if ((s->ambient & s->permitted & s->inheritable & (1ULL << c)))
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+}
+
 static __attribute__((noreturn)) void child(const struct proc *p, const int stdio[3])
 {
 	sigset_t all;
@@ -286,13 +419,18 @@ static __attribute__((noreturn)) void child(const struct proc *p, const int stdi
 	for (int i = 0; i < 3; i++)
 		if (dup2(stdio[i], i) < 0)
 			_exit(127);
+	if (p->pid_ns)
+		enter_pid_ns();
 	if (p->terminal)
 		ioctl(0, TIOCSCTTY, 0);
+	apply_limits(&p->sec);
+	drop_bounding(&p->sec);
 	if (setgroups((size_t)p->n_groups, p->groups) < 0 || setgid(p->gid) < 0 ||
 	    setuid(p->uid) < 0) {
 		dprintf(2, "hull-init: uid %u gid %u: %s\n", p->uid, p->gid, strerror(errno));
 		_exit(127);
 	}
+	apply_caps(&p->sec);
 	if (chdir(p->cwd) < 0) {
 		dprintf(2, "hull-init: cwd %s: %s\n", p->cwd, strerror(errno));
 		_exit(127);
@@ -356,6 +494,13 @@ int main(void)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	/* The next child is PID 1 of a new pid namespace; hull's init stays
+	 * outside it, forwarding signals to it (its init gets only those it
+	 * handles, as any PID 1) and reaping it: when it ends, by exit or
+	 * killed by the kernel after a reboot(2) in it (SIGHUP for a restart,
+	 * SIGINT for halt or power-off), the VM ends. */
+	if (p.pid_ns && unshare(CLONE_NEWPID) < 0)
+		die("pid namespace: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		die("fork: %s", strerror(errno));

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "microvm/vm.h"
+#include "runtime/spec.h"
 
 TestSuite(vm_boot, .timeout = 20);
 
@@ -222,4 +224,52 @@ Test(vm_boot, initrd_config)
 	cr_assert_not_null(memmem(buf, (size_t)n, "TRAILER!!!", 10));
 	p.args = NULL;
 	cr_assert_eq(vm_initrd_build(&p, NULL, &fd, &err), -EINVAL);
+}
+
+/* ct --vm: the "pidns" record asks the guest init for a pid namespace; an
+ * OCI workload's config has none. */
+Test(vm_boot, initrd_config_pidns)
+{
+	char *args[] = { "/sbin/init", NULL };
+	struct vm_guest_proc p = { .args = args, .cwd = "/" };
+	static char buf[4 << 20];
+	static const char rec[] = "root\0disk\0pidns\0001";
+	int fd = -1;
+	ssize_t n;
+
+	cr_assert_eq(vm_initrd_build(&p, NULL, &fd, &err), 0, "%s", err.msg);
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	cr_assert_gt(n, 110);
+	/* the record, not the word: the init binary itself names it */
+	cr_assert_null(memmem(buf, (size_t)n, rec, sizeof(rec)));
+	p.pid_ns = true;
+	cr_assert_eq(vm_initrd_build(&p, NULL, &fd, &err), 0, "%s", err.msg);
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	cr_assert_not_null(memmem(buf, (size_t)n, rec, sizeof(rec)));
+}
+
+/* rlimits, no_new_privs and the capability sets, as guest/init.c reads
+ * them: "RES SOFT HARD" in decimal, five hex masks. */
+Test(vm_boot, initrd_config_sec)
+{
+	char *args[] = { "/bin/sh", NULL };
+	struct rt_rlimit rl[] = { { .resource = RLIMIT_NOFILE, .soft = 321, .hard = 654 },
+				  { .resource = RLIMIT_CORE, .soft = RLIM_INFINITY,
+				    .hard = RLIM_INFINITY } };
+	struct vm_guest_proc p = { .args = args, .cwd = "/",
+				   .sec = { .rlimits = rl, .n_rlimits = 2, .no_new_privs = true,
+					    .has_caps = true, .bounding = 0x421, .effective = 0x21,
+					    .inheritable = 0, .permitted = 0x421, .ambient = 0x1 } };
+	static char buf[4 << 20];
+	static const char want[] = "rlimit\0" "7 321 654\0rlimit\0" "4 18446744073709551615 "
+				   "18446744073709551615\0nnp\0" "1\0caps\0" "421 21 0 421 1";
+	int fd = -1;
+	ssize_t n;
+
+	cr_assert_eq(vm_initrd_build(&p, NULL, &fd, &err), 0, "%s", err.msg);
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	cr_assert_not_null(memmem(buf, (size_t)n, want, sizeof(want)));
 }

@@ -2,10 +2,11 @@
 # and hull ct --vm (a system container booted as a microVM).  Three boots
 # in all: nested boots are slow.
 
-# vm_layout LAYOUT NAME CONFIG: a one-layer image of the test rootfs, its
-# image config's "config" object CONFIG; prints the manifest's hex digest.
+# vm_layout LAYOUT NAME CONFIG [ROOTFS]: a one-layer image of ROOTFS (the
+# test rootfs), its image config's "config" object CONFIG; prints the
+# manifest's hex digest.
 vm_layout() {
-	local l=$1 name=$2 cfg=$3 f h s ch cs lh ls mh ms
+	local l=$1 name=$2 cfg=$3 root=${4:-$work/rootfs} f h s ch cs lh ls mh ms
 	mkdir -p "$l/blobs/sha256"
 	echo '{"imageLayoutVersion":"1.0.0"}' > "$l/oci-layout"
 	blob() {
@@ -13,7 +14,7 @@ vm_layout() {
 		s=$(stat -c %s "$1")
 		mv "$1" "$l/blobs/sha256/$h"
 	}
-	tar -C "$work/rootfs" -czf "$l/layer" .
+	tar -C "$root" -czf "$l/layer" .
 	blob "$l/layer"; lh=$h ls=$s
 	jq -n --argjson cfg "$cfg" '{architecture:"amd64",os:"linux",config:$cfg,
 		rootfs:{type:"layers",diff_ids:[]}}' > "$l/config"
@@ -69,7 +70,7 @@ ctv() {
 }
 
 # create --vm, start (the VMM is the container's process, /sbin/init the
-# guest's workload), status, exec refused, stop (SIGTERM forwarded to the
+# guest's workload), status, exec refused, stop (SIGPWR forwarded to the
 # guest's init, which exits on it), destroy: nothing left.
 test_ct_vm_lifecycle() {
 	local r=$work/ct-rootfs n=vmct log pid cg
@@ -78,7 +79,7 @@ test_ct_vm_lifecycle() {
 	rm -rf "$r" && cp -a "$work/rootfs" "$r" && mkdir -p "$r/sbin"
 	cat > "$r/sbin/init" <<'EOF'
 #!/bin/sh
-trap 'echo init-stopping; exit 0' TERM
+trap 'echo init-stopping; exit 0' PWR
 echo "init-started $(hostname)"
 while :; do sleep 1; done
 EOF

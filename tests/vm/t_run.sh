@@ -112,3 +112,22 @@ test_run_vm_user_env_cwd_stdin() {
 	out=$(echo "from stdin" | hrun run --vm --bundle "$b" vm-user)
 	expect_eq "output" "$out" "$(printf '1000\n1000\n/home/alice\nhello there\nfrom stdin')"
 }
+
+# process.rlimits, noNewPrivileges and capabilities reach the guest's
+# workload (applied by the guest init before exec); without them the
+# workload has root's full set and no no_new_privs.
+test_run_vm_rlimits_nnp_caps() {
+	local caps='["CAP_CHOWN","CAP_KILL","CAP_NET_BIND_SERVICE"]' out
+	b=$(bundle sec '.process.args = ["sh", "-c", "ulimit -n; ulimit -Hn; grep -E \"^(NoNewPrivs|CapEff|CapPrm|CapBnd|CapInh):\" /proc/self/status"] |
+		.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}] |
+		.process.noNewPrivileges = true |
+		.process.capabilities = {"bounding": '"$caps"', "effective": '"$caps"',
+					 "permitted": '"$caps"'}')
+	out=$(hrun run --vm --bundle "$b" vm-sec | tr -s ' \t' ' ')
+	# CHOWN 0, KILL 5, NET_BIND_SERVICE 10
+	expect_eq "limits and status" "$out" "$(printf '321\n654\nCapInh: 0000000000000000\nCapPrm: 0000000000000421\nCapEff: 0000000000000421\nCapBnd: 0000000000000421\nNoNewPrivs: 1')"
+	b=$(bundle nosec '.process.args = ["sh", "-c", "grep -E \"^(NoNewPrivs|CapEff):\" /proc/self/status"] |
+		del(.process.capabilities) | del(.process.rlimits) | .process.noNewPrivileges = false')
+	out=$(hrun run --vm --bundle "$b" vm-nosec | tr -s ' \t' ' ')
+	expect_eq "defaults" "$out" "$(printf 'CapEff: 000001ffffffffff\nNoNewPrivs: 0')"
+}
