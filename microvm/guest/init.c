@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net.h"
+
 #define PORT_EXIT 0x5f0   /* outside QEMU's fw_cfg (0x510-0x51b): bench peers share it */
 #define PORT_BOOT 0x5f4
 #define MAX_ITEMS 4096
@@ -68,7 +70,7 @@ static __attribute__((noreturn)) void finish(int status)
 		pause();
 }
 
-static __attribute__((noreturn)) void die(const char *fmt, ...)
+static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -121,6 +123,8 @@ static void read_config(struct proc *p)
 			p->terminal = !strcmp(v, "1");
 		else if (!strcmp(k, "root"))
 			p->root = v;
+		else if (!strncmp(k, "net.", 4))
+			net_config_item(k + 4, v);
 		k = v + strlen(v) + 1;
 	}
 	if (!p->n_args)
@@ -352,6 +356,7 @@ int main(void)
 	enter_root(root, p.readonly);
 	if (p.hostname && sethostname(p.hostname, strlen(p.hostname)) < 0)
 		die("hostname: %s", strerror(errno));
+	net_setup(die);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
