@@ -103,8 +103,10 @@ static enum rx_result rx_one(struct vdev_net *n, struct virtq *q, const struct v
 	do
 		r = readv(n->fd, io, k);
 	while (r < 0 && errno == EINTR);
-	if (r < 0) {
+	if (r <= 0) {
 		virtq_unpop(q);
+		if (r == 0)   /* no tap reads 0: a socket whose peer is gone */
+			return RX_TAP_DEAD;
 		if (errno == EAGAIN)
 			return RX_TAP_EMPTY;
 		/* A frame the kernel could not copy is gone; anything else
