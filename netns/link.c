@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/if_addr.h>
 #include <netlink/netlink.h>
@@ -205,7 +207,7 @@ static int make_veth(struct nl_sock *sk, const struct net_plan *p, int br_index,
 }
 
 /* Inside the child's namespace. */
-static int configure_inside(const struct net_plan *p, struct rt_err *err)
+static int configure_inside(const struct net_plan *p, int *unused, struct rt_err *err)
 {
 	_cleanup_nlsock_ struct nl_sock *sk = route_socket(err);
 	int idx;
@@ -228,7 +230,10 @@ static int configure_inside(const struct net_plan *p, struct rt_err *err)
 	return 0;
 }
 
-static int in_netns(int nsfd, const struct net_plan *p, struct rt_err *err)
+typedef int (*inside_fn)(const struct net_plan *p, int *tap_fd, struct rt_err *err);
+
+static int in_netns(int nsfd, inside_fn fn, const struct net_plan *p, int *tap_fd,
+		    struct rt_err *err)
 {
 	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	int r;
@@ -237,7 +242,7 @@ static int in_netns(int nsfd, const struct net_plan *p, struct rt_err *err)
 		return rt_err_sys(err, errno, "open /proc/self/ns/net");
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		return rt_err_sys(err, errno, "enter the container's network namespace");
-	r = configure_inside(p, err);
+	r = fn(p, tap_fd, err);
 	/* Not being able to come back would leave hull in the container's
 	 * namespace: nothing later could be trusted. */
 	if (setns(self, CLONE_NEWNET) < 0)
@@ -245,7 +250,10 @@ static int in_netns(int nsfd, const struct net_plan *p, struct rt_err *err)
 	return r;
 }
 
-int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
+/* The host side (bridge, veth with its peer in the namespace), then fn in
+ * the namespace; on failure the host end goes again. */
+static int apply(const struct net_plan *p, pid_t pid, inside_fn fn, int *tap_fd,
+		 struct rt_err *err)
 {
 	_cleanup_nlsock_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int nsfd = -1;
@@ -266,12 +274,93 @@ int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
 		    make_veth(sk, p, br, nsfd, err) < 0)
 			return rt_err_wrap(err, "network");
 	}
-	if (in_netns(nsfd, p, err) < 0) {
+	if (in_netns(nsfd, fn, p, tap_fd, err) < 0) {
 		if (p->veth)
 			delete_link(sk, p->host_if, &ign);
 		return rt_err_wrap(err, "network");
 	}
 	return 0;
+}
+
+int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
+{
+	return apply(p, pid, configure_inside, NULL, err);
+}
+
+/* ---- VM mode: the guest owns the address ----
+ *
+ * The container's namespace holds the veth peer (eth0, no address) and a
+ * tap for the VMM, joined by a bridge there (VM_BRIDGE).  A bridge rather
+ * than tc ingress + mirred redirect: it is one more link through the same
+ * libnl calls and the same kernel module hull0 already needs, while tc
+ * would need sch_ingress, a classifier and act_mirred loaded on every host;
+ * and it passes ARP, ND and multicast both ways without rules.  The guest
+ * answers ARP and ND for its own address. */
+#define VM_TAP_IF "tap0"
+#define VM_BRIDGE "br0"
+
+/* The tap, made by attaching to /dev/net/tun from inside the namespace
+ * (a tun device lives in the namespace of the process that made it):
+ * plain frames, no IFF_VNET_HDR (microvm/dev_net.c writes the header). */
+static int open_tap(struct rt_err *err)
+{
+	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+
+	if (fd < 0)
+		return rt_err_sys(err, errno, "/dev/net/tun (is the tun module loaded?)");
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", VM_TAP_IF);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return rt_err_sys(err, errno, "tap %s", VM_TAP_IF);
+	return steal_fd(fd);
+}
+
+static int enslave(struct nl_sock *sk, const char *master, const char *name,
+		   struct rt_err *err)
+{
+	_cleanup_link_ struct rtnl_link *m = NULL, *l = NULL;
+	int r = rtnl_link_get_kernel(sk, 0, master, &m);
+
+	if (r >= 0)
+		r = rtnl_link_get_kernel(sk, 0, name, &l);
+	if (r >= 0)
+		r = rtnl_link_enslave(sk, m, l);
+	return r < 0 ? nl_fail(err, r, name) : 0;
+}
+
+static int configure_vm_inside(const struct net_plan *p, int *tap_fd, struct rt_err *err)
+{
+	_cleanup_nlsock_ struct nl_sock *sk = route_socket(err);
+	_cleanup_link_ struct rtnl_link *br = rtnl_link_bridge_alloc();
+	_cleanup_close_ int tap = -1;
+	int r;
+
+	if (!sk || !br)
+		return sk ? rt_err_set(err, ENOMEM, "out of memory") : -err->code;
+	if (set_up(sk, "lo", err) < 0)
+		return rt_err_wrap(err, "loopback");
+	tap = open_tap(err);
+	if (tap < 0)
+		return -err->code;
+	rtnl_link_set_name(br, VM_BRIDGE);
+	r = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
+	if (r < 0)
+		return nl_fail(err, r, "bridge " VM_BRIDGE " in the container");
+	if (enslave(sk, VM_BRIDGE, PEER_IF, err) < 0 || enslave(sk, VM_BRIDGE, VM_TAP_IF, err) < 0 ||
+	    set_up(sk, PEER_IF, err) < 0 || set_up(sk, VM_TAP_IF, err) < 0 ||
+	    set_up(sk, VM_BRIDGE, err) < 0)
+		return rt_err_wrap(err, "the VM's link in the container");
+	*tap_fd = steal_fd(tap);
+	(void)p;
+	return 0;
+}
+
+int net_apply_vm(const struct net_plan *p, pid_t pid, int *tap_fd, struct rt_err *err)
+{
+	*tap_fd = -1;
+	if (!p->veth)
+		return net_apply(p, pid, err);
+	return apply(p, pid, configure_vm_inside, tap_fd, err);
 }
 
 int net_remove(const char *host_if, struct rt_err *err)

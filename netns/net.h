@@ -83,6 +83,11 @@ void net_plan_lo(struct net_plan *p);
  * the namespace, then lo, eth0, addresses and default routes there.  On
  * failure nothing it made is left (the bridge stays: it is shared). */
 int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err);
+/* VM mode (microVM containers): the same host side, but in the
+ * namespace the veth peer carries no address; a tap joined to it by a
+ * bridge there is returned in *tap_fd (-1 without a veth) for the VMM,
+ * whose guest owns the address.  Everything in the namespace goes with it. */
+int net_apply_vm(const struct net_plan *p, pid_t pid, int *tap_fd, struct rt_err *err);
 /* Delete a host-side veth if it exists (its peer goes with it). */
 int net_remove(const char *host_if, struct rt_err *err);
 

@@ -207,6 +207,7 @@ static int plan_vm(struct plan *p, struct rt_err *err)
 	}
 	if (plan_vm_annotation(p, err) < 0)
 		return -err->code;
+	vm_plan_net(&p->vm, p->o->net);   /* before the build: the initramfs carries it */
 	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, p->o->vm_disk, &p->vm, err);
 }
 
@@ -406,6 +407,7 @@ static int systemd_scope(struct creation *c, struct rt_err *err)
 
 static int spawn(struct creation *c, struct rt_err *err)
 {
+	_cleanup_close_ int tap = -1;
 	int sv[2];
 	pid_t stage1;
 	struct rt_sync_msg m;
@@ -438,14 +440,17 @@ static int spawn(struct creation *c, struct rt_err *err)
 		return -err->code;
 	if (c->cg && cg_enter(c->cg, c->pid, err) < 0)
 		return -err->code;
-	/* The init's network namespace exists now; it waits for SYNC_GO. */
+	/* The init's network namespace exists now; it waits for SYNC_GO.  In
+	 * VM mode the tap made there travels with SYNC_GO to the init, which
+	 * hands it to the VMM. */
 	if (c->plan.o->net) {
 		c->net_applied = true;
-		if (net_apply(c->plan.o->net, c->pid, err) < 0)
+		if (c->plan.vm.enabled ? net_apply_vm(c->plan.o->net, c->pid, &tap, err) < 0
+				       : net_apply(c->plan.o->net, c->pid, err) < 0)
 			return -err->code;
 		rt_fault_point("net");
 	}
-	if (rt_sync_send(c->sock, SYNC_GO, c->pid, NULL, -1) < 0)
+	if (rt_sync_send(c->sock, SYNC_GO, c->pid, NULL, tap) < 0)
 		return rt_err_set(err, EPIPE, "container process exited during setup");
 	return 0;
 }
