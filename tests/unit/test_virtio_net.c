@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "microvm/vmm.h"
 #include "tests/unit/vm_doubles.h"
 
 TestSuite(net, .timeout = 20);
@@ -418,4 +419,72 @@ Test(net, reset_unwatches_tap, .init = net_dev, .fini = net_free)
 	wr(VMMIO_STATUS, 0);
 	cr_assert_eq(send(D.tap, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
 	cr_assert_eq(tloop_run(D.loop, 20), 0, "a reset device reads nothing");
+}
+
+/* ---- the VMM's --net-* flags (microvm/vmm_net.c) ---- */
+
+TestSuite(vmm_net, .timeout = 10);
+
+Test(vmm_net, mac_parse)
+{
+	uint8_t m[6];
+
+	cr_assert_eq(vmm_parse_mac("02:68:75:0A:00:ff", m), 0);
+	cr_assert_eq(m[3], 0x0a);
+	cr_assert_eq(m[5], 0xff);
+	cr_assert_eq(vmm_parse_mac("01:00:5e:00:00:01", m), -1, "multicast");
+	cr_assert_eq(vmm_parse_mac("02:00:00:00:00:0", m), -1);
+	cr_assert_eq(vmm_parse_mac("02:00:00:00:00:001", m), -1);
+	cr_assert_eq(vmm_parse_mac("02-00-00-00-00-01", m), -1);
+	cr_assert_eq(vmm_parse_mac("+2:00:00:00:00:01", m), -1);
+	cr_assert_eq(vmm_parse_mac(" 2:00:00:00:00:01", m), -1);
+}
+
+Test(vmm_net, flags_checked)
+{
+	struct vmm_net_opts o;
+
+	vmm_net_init(&o);
+	cr_assert_eq(vmm_net_flag(&o, "net-ip", "10.0.0.2/24", &err), 0);
+	cr_assert_eq(o.net.prefix4, 24);
+	cr_assert_eq(vmm_net_flag(&o, "net-ip", "fd00::2/64", &err), 0);
+	cr_assert_eq(o.net.prefix6, 64);
+	cr_assert_eq(vmm_net_flag(&o, "net-gw", "10.0.0.1", &err), 0);
+	cr_assert_eq(vmm_net_flag(&o, "net-gw", "fd00::1", &err), 0);
+	const char *bad[][2] = {
+		{ "net-ip", "10.0.0.2" }, { "net-ip", "10.0.0.2/31" }, { "net-ip", "10.0.0.2/0" },
+		{ "net-ip", "10.0.0.256/24" }, { "net-ip", "fd00::2/129" }, { "net-ip", "10.0.0.2/24x" },
+		{ "net-gw", "10.0.0" }, { "net-tap", "" }, { "net-tap", "a-very-long-name-x" },
+		{ "net-tap", "a/b" }, { "tap-fd", "2" }, { "tap-fd", "x" }, { "net-mac", "ff:ff:ff:ff:ff:ff" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(vmm_net_flag(&o, bad[i][0], bad[i][1], &err), -EINVAL, "%s %s",
+			     bad[i][0], bad[i][1]);
+		cr_assert(strstr(err.msg, bad[i][1]), "%s names the value", err.msg);
+	}
+}
+
+Test(vmm_net, open_needs_a_tap_and_fills_config)
+{
+	struct vmm_net_opts o;
+	struct vmm_config cfg = { .tap_fd = 99 };
+	const struct vm_guest_net *g = (void *)1;
+
+	vmm_net_init(&o);
+	cr_assert_eq(vmm_net_open(&o, &cfg, &g, &err), 0, "no flags: no network");
+	cr_assert_null(g);
+	cr_assert_eq(cfg.tap_fd, -1);
+	vmm_net_flag(&o, "net-ip", "10.0.0.2/24", &err);
+	cr_assert_eq(vmm_net_open(&o, &cfg, &g, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "--net-tap"), "%s", err.msg);
+	vmm_net_init(&o);
+	vmm_net_flag(&o, "tap-fd", "7", &err);
+	vmm_net_flag(&o, "net-gw", "10.0.0.1", &err);
+	cr_assert_eq(vmm_net_open(&o, &cfg, &g, &err), -EINVAL, "a gateway without an address");
+	vmm_net_flag(&o, "net-ip", "10.0.0.2/24", &err);
+	cr_assert_eq(vmm_net_open(&o, &cfg, &g, &err), 0, "%s", err.msg);
+	cr_assert_eq(cfg.tap_fd, 7);
+	cr_assert_eq(g, &o.net);
+	cr_assert_eq(cfg.mac[0] & 3, 2, "random MAC: local, unicast");
+	cr_assert_eq(memcmp(cfg.mac, g->mac, 6), 0, "the guest's config and the device agree");
 }
