@@ -1,7 +1,8 @@
 # Networking of microVMs: virtio-net over a tap.  Everything that makes a
 # tap, a bridge or a veth runs in a network namespace the test made
 # (vm_in_netns), as tests/integration/t_net.sh does, even though the test
-# host VM is isolated.
+# host VM is isolated.  The host side pings with busybox (the host may
+# have no ping of its own).
 
 # vm_in_netns FUNC: FUNC (of this file) in a new network namespace with
 # loopback up, with lib.sh and set -e.
@@ -29,8 +30,8 @@ _vmm_net_tap() {
 	# the host pings the guest while it is up (it waits a little for it)
 	rm -f "$work/host-ping"
 	( for _ in $(seq 400); do
-		ping -c1 -W1 192.168.77.2 >/dev/null 2>&1 &&
-			ping -c1 -W1 fd77::2 >/dev/null 2>&1 && { echo ok > "$work/host-ping"; break; }
+		"$BUSYBOX" ping -c1 -W1 192.168.77.2 >/dev/null 2>&1 &&
+			"$BUSYBOX" ping -c1 -W1 fd77::2 >/dev/null 2>&1 && { echo ok > "$work/host-ping"; break; }
 		sleep 0.5
 	done ) &
 	pinger=$!
@@ -135,7 +136,7 @@ EOF
 		fail "a's address in the guest: $(cat "$work/ctlib-net/ct/$a/console.log")"
 	# the gateway (this namespace) reaches both guests
 	for t in "$ipa" "$ipb" "$ip6a" "$ip6b"; do
-		ping -c1 -W5 "$t" >/dev/null || fail "the gateway cannot reach $t"
+		"$BUSYBOX" ping -c1 -W5 "$t" >/dev/null || fail "the gateway cannot reach $t"
 	done
 	# in the container's namespace: the VMM's tap on a bridge with the
 	# veth end, which has no IPv4 address (the guest owns it)
