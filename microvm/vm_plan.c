@@ -202,6 +202,21 @@ void vm_plan_net(struct vm_plan *vp, const struct net_plan *np)
 	};
 }
 
+void vm_plan_net_adopt(struct vm_plan *vp, const struct net_adopt *a)
+{
+	vp->has_net = a->found;
+	if (!a->found)
+		return;
+	vp->net = (struct vm_guest_net){
+		.ip4 = a->ip4, .gw4 = a->gw4, .prefix4 = a->prefix4,
+		.ip6 = a->ip6, .gw6 = a->gw6, .prefix6 = a->prefix6,
+	};
+	memcpy(vp->net.mac, a->mac, 6);
+	/* the guest init takes IPv4 prefixes up to /30 only */
+	if (vp->net.prefix4 > 30)
+		vp->net.prefix4 = -1, vp->net.gw4.s_addr = 0;
+}
+
 /* --tap-fd N --net-mac MAC for the VMM, into argv at *n. */
 static int net_args(const struct vm_plan *vp, int tap_fd, char **argv, int *n, char fd[16],
 		    char mac[24], struct rt_err *err)

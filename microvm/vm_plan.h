@@ -14,6 +14,7 @@
 
 struct rt_spec;
 struct net_plan;
+struct net_adopt;
 
 struct vm_plan {
 	bool enabled;
@@ -39,6 +40,8 @@ void vm_plan_init(struct vm_plan *vp);
  * addresses, gateways and a MAC from its address.  Before vm_plan_build
  * (the initramfs carries them).  A plan without a veth gives no device. */
 void vm_plan_net(struct vm_plan *vp, const struct net_plan *np);
+/* The same from an engine's interface (netns/vmlink.c), its own MAC. */
+void vm_plan_net_adopt(struct vm_plan *vp, const struct net_adopt *a);
 /* Find hull-vmm's directory now (beside hull's binary), for a caller that
  * is about to change mount namespace before vm_plan_build. */
 void vm_plan_locate_vmm(void);

@@ -187,6 +187,28 @@ static int plan_vm_annotation(struct plan *p, struct rt_err *err)
 	return 0;
 }
 
+/* The guest's network: hull's own veth plan (ct), or the interface of a
+ * network namespace the bundle joins (an engine's), read now and moved
+ * into the guest at spawn.  A namespace hull may not enter (rootless)
+ * gives no network, as before. */
+static int plan_vm_net(struct plan *p, struct rt_err *err)
+{
+	int nsfd = p->join_fd[RT_NS_NET];
+
+	if (p->o->net || nsfd < 0) {
+		vm_plan_net(&p->vm, p->o->net);
+		return 0;
+	}
+	if (net_adopt_plan(nsfd, &p->vm_adopt, err) < 0) {
+		if (err->code != EPERM)
+			return -err->code;
+		rt_err_clear(err);
+		p->vm_adopt.found = false;
+	}
+	vm_plan_net_adopt(&p->vm, &p->vm_adopt);
+	return 0;
+}
+
 /* VM mode: the workload's seccomp filter has no meaning for the VMM, which
  * installs its own; everything the VMM needs is opened here. */
 static int plan_vm(struct plan *p, struct rt_err *err)
@@ -207,7 +229,8 @@ static int plan_vm(struct plan *p, struct rt_err *err)
 	}
 	if (plan_vm_annotation(p, err) < 0)
 		return -err->code;
-	vm_plan_net(&p->vm, p->o->net);   /* before the build: the initramfs carries it */
+	if (plan_vm_net(p, err) < 0)   /* before the build: the initramfs carries it */
+		return -err->code;
 	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, p->o->vm_disk, &p->vm, err);
 }
 
@@ -449,6 +472,9 @@ static int spawn(struct creation *c, struct rt_err *err)
 				       : net_apply(c->plan.o->net, c->pid, err) < 0)
 			return -err->code;
 		rt_fault_point("net");
+	} else if (c->plan.vm.enabled && c->plan.vm_adopt.found &&
+		   net_adopt_apply(c->plan.join_fd[RT_NS_NET], &c->plan.vm_adopt, &tap, err) < 0) {
+		return -err->code;
 	}
 	if (rt_sync_send(c->sock, SYNC_GO, c->pid, NULL, tap) < 0)
 		return rt_err_set(err, EPIPE, "container process exited during setup");

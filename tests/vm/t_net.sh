@@ -171,3 +171,41 @@ test_ct_vm_net() {
 		{ echo "skipped: ct --vm boots the default kernel, not $KERNEL"; return 0; }
 	vm_in_netns _ct_vm_net
 }
+
+# hull run --vm joining a network namespace an engine set up (as podman
+# does: eth0 with addresses and default routes): the guest takes eth0's
+# MAC and addresses, reaches the "engine's" side over IPv4 and IPv6, and
+# the namespace's eth0 no longer holds them.
+_run_vm_adopt() {
+	local b holder out mac
+	unshare -n sleep 600 &
+	holder=$!
+	sleep 0.5
+	ip link add vh0 type veth peer name eth0 netns "$holder"
+	ip addr add 10.99.0.1/24 dev vh0
+	ip -6 addr add fd99::1/64 dev vh0 nodad
+	ip link set vh0 up
+	nsenter -t "$holder" -n sh -c 'ip link set lo up; ip link set eth0 up
+		ip addr add 10.99.0.2/24 dev eth0; ip -6 addr add fd99::2/64 dev eth0 nodad
+		ip route add default via 10.99.0.1; ip -6 route add default via fd99::1'
+	mac=$(nsenter -t "$holder" -n ip -o link show eth0 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
+	b=$work/bundle-adopt
+	rm -rf "$b" && mkdir -p "$b" && cp -a "$work/rootfs" "$b/rootfs"
+	(cd "$b" && "$HULL" spec && jq --arg ns "/proc/$holder/ns/net" '
+		.process.args = ["sh", "-c", "cat /sys/class/net/eth0/address; " +
+			"ip -4 -o addr show eth0 | awk \"{print \\$4}\"; " +
+			"ip -6 -o addr show eth0 scope global | awk \"{print \\$4}\"; " +
+			"ping -c1 -W5 10.99.0.1 >/dev/null && echo v4-ok; " +
+			"ping -c1 -W5 fd99::1 >/dev/null && echo v6-ok"] |
+		.linux.namespaces |= map(if .type == "network" then .path = $ns else . end)' \
+		config.json > c.json && mv c.json config.json)
+	out=$(timeout -k 10 300 "$HULL" --root "$work/state-adopt" run --vm --bundle "$b" vm-adopt)
+	for want in "^$mac\$" "^10.99.0.2/24\$" "^fd99::2/64\$" "^v4-ok\$" "^v6-ok\$"; do
+		vm_has "guest network" "$out" "$want"
+	done
+	expect_eq "eth0's IPv4 in the namespace" \
+		"$(nsenter -t "$holder" -n ip -4 -o addr show dev eth0)" ""
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+}
+test_run_vm_adopt_engine_netns() { vm_in_netns _run_vm_adopt; }
