@@ -209,3 +209,39 @@ _run_vm_adopt() {
 	wait "$holder" 2>/dev/null || true
 }
 test_run_vm_adopt_engine_netns() { vm_in_netns _run_vm_adopt; }
+
+# A crashed VMM (SIGKILL): its namespace, tap and veth go with it; the
+# lease stays with the container, the next start works, destroy frees it.
+_ct_vm_net_crash() {
+	local r=$work/ct-crash-rootfs n=vnk pid
+	rm -rf "$r" "$work/ctlib-net" "$work/state-net"
+	cp -a "$work/rootfs" "$r" && mkdir -p "$r/sbin"
+	cat > "$r/sbin/init" <<'EOF2'
+#!/bin/sh
+trap 'exit 0' TERM
+ping -c1 -W30 10.88.0.1 >/dev/null && echo gw-ok
+while :; do sleep 1; done
+EOF2
+	chmod 755 "$r/sbin/init"
+	ctn create "$n" --rootfs "$r" --vm
+	ctn start "$n"
+	wait_log "$work/ctlib-net/ct/$n/console.log" gw-ok
+	pid=$(ctn status --json "$n" | jq -r .pid)
+	kill -9 "$pid"
+	for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.2; done
+	for _ in $(seq 50); do [ "$(vm_links)" = "hull0 lo " ] && break; sleep 0.2; done
+	expect_eq "links after the crash" "$(vm_links)" "hull0 lo "
+	expect_eq "state after the crash" "$(ctn status --json "$n" | jq -r .state)" stopped
+	: > "$work/ctlib-net/ct/$n/console.log"
+	ctn start "$n"
+	wait_log "$work/ctlib-net/ct/$n/console.log" gw-ok
+	ctn stop --timeout 60 "$n"
+	ctn destroy "$n"
+	expect_eq "leases after destroy" "$(cat "$work/ctlib-net/net/leases")" ""
+	expect_eq "links after destroy" "$(vm_links)" "hull0 lo "
+}
+test_ct_vm_net_crash() {
+	[ "$KERNEL" = /var/cache/hull/kernel/vmlinux ] ||
+		{ echo "skipped: ct --vm boots the default kernel, not $KERNEL"; return 0; }
+	vm_in_netns _ct_vm_net_crash
+}
