@@ -180,7 +180,12 @@ _run_vm_adopt() {
 	local b holder out mac
 	unshare -n sleep 600 &
 	holder=$!
-	sleep 0.5
+	trap 'kill "$holder" 2>/dev/null || true' EXIT
+	# until unshare has made the namespace (the pid is unshare's at first)
+	for _ in $(seq 100); do
+		[ "$(readlink "/proc/$holder/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+		sleep 0.1
+	done
 	ip link add vh0 type veth peer name eth0 netns "$holder"
 	ip addr add 10.99.0.1/24 dev vh0
 	ip -6 addr add fd99::1/64 dev vh0 nodad
