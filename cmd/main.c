@@ -58,7 +58,7 @@ static const struct cmd_verb verbs[] = {
 	{ "ct", cmd_ct, "ct [--lib-dir DIR] VERB ...\n"
 	  "  ct create NAME (--rootfs DIR | --image REF) [--hostname H] [--ip A.B.C.D[/P]|auto|none]\n"
 	  "            [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N] [--bind SRC:DST[:ro]]...\n"
-	  "            [--vm]   (a microVM: no network and no --bind yet)\n"
+	  "            [--vm]   (a microVM, --ip on virtio-net: no --bind yet)\n"
 	  "  ct start NAME | stop [--timeout SECS] NAME | restart [--timeout SECS] NAME\n"
 	  "  ct enter NAME | exec NAME -- CMD [ARG...]\n"
 	  "  ct set NAME [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N]\n"

@@ -1,10 +1,11 @@
-/* libFuzzer target: the virtio-mmio transport with the blk, rng and
- * console devices behind it.  Each input starts from a freshly reset,
+/* libFuzzer target: the virtio-mmio transport with the blk, rng, console
+ * and net devices behind it.  Each input starts from a freshly reset,
  * driver-initialised device (queue i of 16 entries at 0x400 * i) and then
  * plays the guest and the host: register writes and reads of any offset
  * and width, kicks of any queue, writes into guest RAM (the rings and
  * buffers), and for the console bytes or EOF on its stdin and a turn of
- * the event loop.  RAM is exactly its malloc'd size, so ASan reports any
+ * the event loop; for net, frames of any size from its "tap" (a datagram
+ * socket) and a turn of the loop.  RAM is exactly its malloc'd size, so ASan reports any
  * access outside it. */
 #include "config.h"
 
@@ -27,9 +28,10 @@ struct target {
 	struct vm_mem m;
 	unsigned nq;
 };
-static struct target T[3];
+static struct target T[4];
 static struct vm_loop *loop;
 static int con_in = -1, con_out = -1, con_err = -1;   /* the host's ends */
+static int net_host = -1;                              /* the tap's other end */
 
 static void wr(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
@@ -49,11 +51,11 @@ static void setup(void)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	signal(SIGPIPE, SIG_IGN);   /* as the VMM does */
 	loop = tloop_new();
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		T[i].m.base = malloc(RAM);
 		T[i].m.size = RAM;
-		if (i == 2)
-			break;   /* the console is made per input: its fds carry state */
+		if (i >= 2)
+			continue;   /* console and net are made per input: their fds carry state */
 		if ((i == 0 ? vdev_blk_new(path, false, &ops, &dev, &err) :
 			      vdev_rng_new(&ops, &dev, &err)) < 0 ||
 		    virtio_mmio_new(&T[i].t, ops, dev, &T[i].m, -1, &err) < 0)
@@ -93,6 +95,49 @@ static void console_free(void)
 	close(con_in);
 	close(con_out);
 	close(con_err);
+}
+
+static void net_new(void)
+{
+	const struct virtio_dev_ops *ops;
+	struct vdev_net_cfg cfg = { .mac = { 2, 0, 0, 0, 0, 1 } };
+	struct rt_err err;
+	int sv[2];
+	void *dev;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+		abort();
+	cfg.tap_fd = sv[0];
+	if (vdev_net_new(&cfg, loop, &ops, &dev, &err) < 0 ||
+	    virtio_mmio_new(&T[3].t, ops, dev, &T[3].m, -1, &err) < 0)
+		abort();
+	T[3].nq = ops->num_queues;
+	close(sv[0]);
+	net_host = sv[1];
+}
+
+static void net_free(void)
+{
+	virtio_mmio_free(T[3].t);
+	T[3].t = NULL;
+	close(net_host);
+}
+
+/* The tap's side: drain what the guest sent, send a frame of v's size
+ * (up to past 64 KiB), or close the tap. */
+static void net_turn(uint32_t v)
+{
+	static uint8_t buf[70000];
+
+	while (read(net_host, buf, sizeof(buf)) > 0) {
+	}
+	if ((v & 0xff) == 0x5a) {
+		shutdown(net_host, SHUT_RDWR);
+	} else if (v & 1) {
+		memset(buf, (int)(v >> 8), 64);
+		(void)!send(net_host, buf, (v >> 1) % sizeof(buf), MSG_DONTWAIT);
+	}
+	tloop_run(loop, 0);
 }
 
 /* The host's side of the console: drain its output, refill its input. */
@@ -155,6 +200,8 @@ static void play(struct target *x, const uint8_t *p, size_t n)
 		case 4:
 			if (x == &T[2])
 				host_turn(v);
+			else if (x == &T[3])
+				net_turn(v);
 			else
 				virtio_mmio_notify(x->t, 0);
 			break;
@@ -179,13 +226,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 1)
 		return 0;
-	x = &T[data[0] % 3];
+	x = &T[data[0] % 4];
 	if (x == &T[2])
 		console_new();
+	if (x == &T[3])
+		net_new();
 	memset(x->m.base, 0, RAM);
 	driver_init(x->t, x->nq, data[0] & 8);
 	play(x, data + 1, size - 1);
 	if (x == &T[2])
 		console_free();
+	if (x == &T[3])
+		net_free();
 	return 0;
 }

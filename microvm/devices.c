@@ -1,4 +1,5 @@
-/* The VM's virtio-mmio devices: console, rng and (with a disk) blk, each in
+/* The VM's virtio-mmio devices: console, rng, (with a disk) blk and (with a
+ * tap) net, each in
  * a 4 KiB window in the 32-bit gap with its own GSI.  The guest's queue
  * kicks never reach a vCPU thread: each queue has an ioeventfd (a write of
  * the queue index at window + 0x50) handled on the loop thread; devices
@@ -112,6 +113,14 @@ int vm_devices_setup(struct vm *vm, char *cmdline, size_t cmdline_len, struct rt
 	if (vdev_rng_new(&ops, &dev, err) < 0 ||
 	    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
 		return -err->code;
+	if (c->tap_fd >= 0) {
+		struct vdev_net_cfg net = { .tap_fd = c->tap_fd };
+
+		memcpy(net.mac, c->mac, sizeof(net.mac));
+		if (vdev_net_new(&net, vm->loop, &ops, &dev, err) < 0 ||
+		    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
+			return -err->code;
+	}
 	return 0;
 }
 

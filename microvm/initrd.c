@@ -6,6 +6,7 @@
  * The root tree is hostile: it is walked with openat(O_NOFOLLOW) from a
  * directory fd, so a symlink is archived as a symlink and never followed. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -191,6 +192,39 @@ static int config_sec(const struct vm_guest_sec *s, char **out, size_t *len)
 	return r;
 }
 
+/* net.mac, net.ip4 "A.B.C.D/P", net.gw4, net.ip6 "X::Y/P", net.gw6: the
+ * guest init validates each again (it trusts no config it reads). */
+static int config_net(const struct vm_guest_net *n, char **out, size_t *len)
+{
+	char a[INET6_ADDRSTRLEN], v[INET6_ADDRSTRLEN + 8];
+	int r;
+
+	snprintf(v, sizeof(v), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
+		 n->mac[3], n->mac[4], n->mac[5]);
+	r = config_add(out, len, "net.mac", v);
+	if (!r && n->prefix4 >= 0) {
+		inet_ntop(AF_INET, &n->ip4, a, sizeof(a));
+		snprintf(v, sizeof(v), "%s/%d", a, n->prefix4);
+		r = config_add(out, len, "net.ip4", v);
+		if (!r && n->gw4.s_addr) {
+			inet_ntop(AF_INET, &n->gw4, a, sizeof(a));
+			r = config_add(out, len, "net.gw4", a);
+		}
+	}
+	if (!r && n->prefix6 >= 0) {
+		static const struct in6_addr any = IN6ADDR_ANY_INIT;
+
+		inet_ntop(AF_INET6, &n->ip6, a, sizeof(a));
+		snprintf(v, sizeof(v), "%s/%d", a, n->prefix6);
+		r = config_add(out, len, "net.ip6", v);
+		if (!r && memcmp(&n->gw6, &any, sizeof(any))) {
+			inet_ntop(AF_INET6, &n->gw6, a, sizeof(a));
+			r = config_add(out, len, "net.gw6", a);
+		}
+	}
+	return r;
+}
+
 static int config_build(const struct vm_guest_proc *p, bool has_rootfs, char **out, size_t *len)
 {
 	char num[32];
@@ -217,6 +251,8 @@ static int config_build(const struct vm_guest_proc *p, bool has_rootfs, char **o
 	r = r ?: config_add(out, len, "root", has_rootfs ? "initramfs" : "disk");
 	if (p->pid_ns)
 		r = r ?: config_add(out, len, "pidns", "1");
+	if (p->net)
+		r = r ?: config_net(p->net, out, len);
 	return r ?: config_sec(&p->sec, out, len);
 }
 

@@ -164,6 +164,15 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, struct rt_err *err)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	if (!q || !q->ready || q->broken)
+		return;
+	q->last_avail--;
+	if (q->event_idx)
+		st16(USED_AVAIL_EVENT(q), q->last_avail, __ATOMIC_RELAXED);
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	struct virtq_used_elem e = { .id = head, .len = len };

@@ -46,8 +46,8 @@ struct virtio_mmio;
 struct virtq;
 
 struct virtio_dev_ops {
-	const char *name;          /* "console", "blk", "rng" */
-	uint32_t device_id;        /* VIRTIO_ID_*: 2 blk, 3 console, 4 rng */
+	const char *name;          /* "console", "blk", "rng", "net" */
+	uint32_t device_id;        /* VIRTIO_ID_*: 1 net, 2 blk, 3 console, 4 rng */
 	uint64_t features;         /* device features; the transport adds VERSION_1 */
 	uint16_t num_queues;
 	uint16_t queue_max;        /* largest queue size offered (power of two) */
@@ -98,6 +98,9 @@ struct virtq_chain {
 int virtq_pop(struct virtq *q, struct virtq_chain *c, struct rt_err *err);
 /* Return a chain to the guest with len bytes written. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
+/* Give back the chain virtq_pop just returned, unused (the device found
+ * nothing to put in it yet); the next pop returns it again. */
+void virtq_unpop(struct virtq *q);
 
 /* Devices.  Each returns its ops and an opaque device pointer; after a
  * successful virtio_mmio_new the transport owns the device (virtio_mmio_free
@@ -125,5 +128,18 @@ void vdev_console_winch(void *dev);
 int vdev_blk_new(const char *path, bool readonly, const struct virtio_dev_ops **ops,
 		 void **dev, struct rt_err *err);
 int vdev_rng_new(const struct virtio_dev_ops **ops, void **dev, struct rt_err *err);
+/* virtio-net over a tap opened with IFF_TAP|IFF_NO_PI (plain Ethernet
+ * frames, one per read/write; a SOCK_DGRAM socket behaves the same for
+ * tests).  The device works on its own duplicate of tap_fd. */
+struct vdev_net_cfg {
+	int tap_fd;
+	uint8_t mac[6];   /* unicast; the guest's eth0 address */
+};
+struct vdev_net_stats {
+	uint64_t rx_frames, rx_bad_chains, rx_errors, tx_frames, tx_dropped;
+};
+int vdev_net_new(const struct vdev_net_cfg *cfg, struct vm_loop *loop,
+		 const struct virtio_dev_ops **ops, void **dev, struct rt_err *err);
+void vdev_net_stats(void *dev, struct vdev_net_stats *out);
 
 #endif

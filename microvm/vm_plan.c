@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "microvm/disk.h"
 #include "microvm/vm_plan.h"
 #include "microvm/vmm.h"
+#include "netns/net.h"
 #include "runtime/cleanup.h"
 #include "runtime/spec.h"
 
@@ -178,6 +180,7 @@ static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_er
 		.n_gids = p->user.n_additional_gids, .hostname = s->hostname,
 		.readonly_root = s->root_readonly, .terminal = p->terminal,
 		.pid_ns = vp->pid_ns,
+		.net = vp->has_net ? &vp->net : NULL,
 	};
 
 	if (plan_sec(p, &g.sec, err) < 0)
@@ -211,6 +214,60 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 	return plan_initrd(s, vp, err);
 }
 
+void vm_plan_net(struct vm_plan *vp, const struct net_plan *np)
+{
+	uint32_t host;
+
+	vp->has_net = np && np->veth;
+	if (!vp->has_net)
+		return;
+	/* Locally administered, unicast, "hu", then the address's low 24
+	 * bits: unique inside any subnet hull leases from (prefix >= 8). */
+	host = ntohl(np->ip4.s_addr);
+	vp->net = (struct vm_guest_net){
+		.mac = { 0x02, 0x68, 0x75, (uint8_t)(host >> 16), (uint8_t)(host >> 8),
+			 (uint8_t)host },
+		.ip4 = np->ip4, .gw4 = np->gw4, .prefix4 = np->prefix4,
+		.ip6 = np->ip6, .gw6 = np->gw6, .prefix6 = np->prefix6,
+	};
+}
+
+void vm_plan_net_adopt(struct vm_plan *vp, const struct net_adopt *a)
+{
+	vp->has_net = a->found;
+	if (!a->found)
+		return;
+	vp->net = (struct vm_guest_net){
+		.ip4 = a->ip4, .gw4 = a->gw4, .prefix4 = a->prefix4,
+		.ip6 = a->ip6, .gw6 = a->gw6, .prefix6 = a->prefix6,
+	};
+	memcpy(vp->net.mac, a->mac, 6);
+	/* the guest init takes IPv4 prefixes up to /30 only */
+	if (vp->net.prefix4 > 30)
+		vp->net.prefix4 = -1, vp->net.gw4.s_addr = 0;
+}
+
+/* --tap-fd N --net-mac MAC for the VMM, into argv at *n. */
+static int net_args(const struct vm_plan *vp, int tap_fd, char **argv, int *n, char fd[16],
+		    char mac[24], struct rt_err *err)
+{
+	const uint8_t *m = vp->net.mac;
+	int fl;
+
+	if (tap_fd < 0)
+		return 0;
+	fl = fcntl(tap_fd, F_GETFD);
+	if (fl < 0 || fcntl(tap_fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+		return rt_err_sys(err, errno, "microVM: tap fd %d", tap_fd);
+	snprintf(fd, 16, "%d", tap_fd);
+	snprintf(mac, 24, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	argv[(*n)++] = "--tap-fd";
+	argv[(*n)++] = fd;
+	argv[(*n)++] = "--net-mac";
+	argv[(*n)++] = mac;
+	return 0;
+}
+
 static int keep_fd(int fd, struct rt_err *err)
 {
 	int fl = fcntl(fd, F_GETFD);
@@ -220,13 +277,19 @@ static int keep_fd(int fd, struct rt_err *err)
 	return 0;
 }
 
-int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err)
+int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err)
 {
-	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16], disk[32];
-	char *argv[] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
-			 "--mem", mem, "--cpus", cpus, "--disk", disk,
-			 vp->terminal ? "--terminal" : NULL, NULL };
+	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16], disk[32], tap[16], mac[24];
+	char *argv[24] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
+			   "--mem", mem, "--cpus", cpus, "--disk", disk };
 	char *envp[] = { NULL };
+	int n = 13;
+
+	if (vp->terminal)
+		argv[n++] = "--terminal";
+	if (net_args(vp, tap_fd, argv, &n, tap, mac, err) < 0)
+		return -err->code;
+	argv[n] = NULL;
 
 	snprintf(kvm, sizeof(kvm), "%d", vp->kvm_fd);
 	snprintf(kernel, sizeof(kernel), "%d", vp->kernel_fd);

@@ -9,9 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "microvm/vmm.h"
 #include "runtime/err.h"
 
 struct rt_spec;
+struct net_plan;
+struct net_adopt;
 
 struct vm_plan {
 	bool enabled;
@@ -24,6 +27,8 @@ struct vm_plan {
 	 * guest.  Off for OCI workloads: a PID 1 ignores the signals it has
 	 * no handler for, and `kill` must end a plain workload. */
 	bool pid_ns;
+	bool has_net;                /* a veth plan: virtio-net over a tap */
+	struct vm_guest_net net;     /* the guest's MAC and addresses */
 };
 
 /* VM mode: the flag, or the annotation org.hull.isolation=vm. */
@@ -36,6 +41,12 @@ int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err 
 int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kernel,
 		  const char *disk, struct vm_plan *vp, struct rt_err *err);
 void vm_plan_init(struct vm_plan *vp);
+/* The container's network plan (a veth on hull0) for the guest: its
+ * addresses, gateways and a MAC from its address.  Before vm_plan_build
+ * (the initramfs carries them).  A plan without a veth gives no device. */
+void vm_plan_net(struct vm_plan *vp, const struct net_plan *np);
+/* The same from an engine's interface (netns/vmlink.c), its own MAC. */
+void vm_plan_net_adopt(struct vm_plan *vp, const struct net_adopt *a);
 /* Find hull-vmm's directory now (beside hull's binary), for a caller that
  * is about to change mount namespace before vm_plan_build. */
 void vm_plan_locate_vmm(void);
@@ -43,7 +54,8 @@ void vm_plan_clear(struct vm_plan *vp);
 /* The fds to keep open in the container's init. */
 #define VM_PLAN_NFDS 5
 void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS]);
-/* In the container's init, instead of the workload's exec. */
-int vm_plan_exec(const struct vm_plan *vp, struct rt_err *err);
+/* In the container's init, instead of the workload's exec; tap_fd: the
+ * tap the parent made in the container's namespace (net_apply_vm), or -1. */
+int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err);
 
 #endif

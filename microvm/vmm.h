@@ -4,6 +4,7 @@
 #ifndef HULL_VMM_H
 #define HULL_VMM_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,8 @@ struct vmm_config {
 	bool debug;               /* kernel log on stderr */
 	bool boot_time;           /* log time from VMM start to guest init */
 	const char *cmdline_extra;
+	int tap_fd;               /* virtio-net over this tap; -1: no network device */
+	uint8_t mac[6];           /* the guest's MAC address */
 };
 
 /* Boots the VM and runs it to the end; *status is the workload's status
@@ -52,6 +55,17 @@ struct vm_guest_proc {
 		bool has_caps;      /* else the workload keeps root's full set */
 		uint64_t bounding, effective, inheritable, permitted, ambient;
 	} sec;
+	const struct vm_guest_net *net;   /* eth0's addresses, or NULL */
+};
+
+/* What the guest init sets on its eth0 (the virtio-net device): written
+ * to /hull/config as net.* records; a family with prefix -1 is left out. */
+struct vm_guest_net {
+	uint8_t mac[6];
+	struct in_addr ip4, gw4;
+	int prefix4;
+	struct in6_addr ip6, gw6;
+	int prefix6;
 };
 
 /* Builds the initramfs into a sealed memfd: /init (hull's guest init),
@@ -63,7 +77,26 @@ int vm_initrd_build(const struct vm_guest_proc *proc, const char *rootfs_dir, in
 int vmm_cli(int argc, char **argv, struct rt_err *err);
 #define VMM_USAGE "[--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] " \
 	"[--disk IMAGE [--disk-rw]] [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
-	"[--terminal] [--debug] [--cmdline ARGS] -- CMD [ARG...]"
+	"[--terminal] [--debug] [--cmdline ARGS] [--net-tap NAME [--net-mac MAC] " \
+	"[--net-ip CIDR]... [--net-gw ADDR]...] -- CMD [ARG...]"
+/* vmm_net.c: the --net-* flags.  The tap is opened (and made, when it
+ * does not exist) in the VMM's network namespace before the jail. */
+struct vmm_net_opts {
+	const char *tap;          /* --net-tap NAME */
+	int tap_fd;               /* --tap-fd N (a container's init passes it) */
+	bool has_mac;
+	struct vm_guest_net net;
+};
+void vmm_net_init(struct vmm_net_opts *o);
+/* One of --net-tap --tap-fd --net-mac --net-ip --net-gw; -EINVAL naming it. */
+int vmm_net_flag(struct vmm_net_opts *o, const char *flag, const char *arg, struct rt_err *err);
+/* Checks the flags together, opens the tap: fills cfg->tap_fd and mac and
+ * *guest (NULL when there is no network). */
+int vmm_net_open(struct vmm_net_opts *o, struct vmm_config *cfg,
+		 const struct vm_guest_net **guest, struct rt_err *err);
+/* "52:54:00:12:34:56" -> bytes; -1 unless six hex pairs and unicast. */
+int vmm_parse_mac(const char *s, uint8_t mac[6]);
+
 /* Drops every capability (the seccomp filter comes after setup). */
 int vmm_jail(struct rt_err *err);
 

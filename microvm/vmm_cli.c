@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 enum { O_KERNEL = 256, O_MEM, O_CPUS, O_ROOTFS, O_READONLY, O_ENV, O_CWD, O_USER, O_HOSTNAME,
-       O_BOOT_TIME, O_DEBUG, O_TERMINAL, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE };
+       O_BOOT_TIME, O_DEBUG, O_TERMINAL, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE,
+       O_NET };
 
 static int usage_error(struct rt_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -50,6 +51,8 @@ struct vmm_opts {
 	struct vm_guest_proc proc;
 	const char *kernel, *rootfs, *dump_initrd;
 	size_t n_env;
+	struct vmm_net_opts net;
+	const char *flag;         /* the long option being parsed (for O_NET) */
 };
 
 static int parse_num(const char *arg, const char *flag, unsigned long max, unsigned long *out,
@@ -102,6 +105,7 @@ static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 	case O_DISK_RW: o->cfg.disk_rw = true; return 0;
 	case O_CMDLINE: o->cfg.cmdline_extra = arg; return 0;
 	case O_USER: return parse_user(arg, &o->proc, err);
+	case O_NET: return vmm_net_flag(&o->net, o->flag, arg, err) < 0 ? -1 : 0;
 	case O_ENV:
 		if (!strchr(arg, '='))
 			return usage_error(err, "--env %s: expected NAME=VALUE", arg);
@@ -153,6 +157,8 @@ static int open_inputs(struct vmm_opts *o, struct rt_err *err)
 	    strv_push(&o->proc.env, &o->n_env,
 			  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
 		return rt_err_set(err, ENOMEM, "out of memory"), -1;
+	if (vmm_net_open(&o->net, &o->cfg, &o->proc.net, err) < 0)
+		return -1;
 	if (o->cfg.initrd_fd < 0 &&
 	    vm_initrd_build(&o->proc, o->rootfs, &o->cfg.initrd_fd, err) < 0)
 		return -1;
@@ -197,17 +203,26 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 		{ "kvm-fd", required_argument, NULL, O_KVM_FD },
 		{ "kernel-fd", required_argument, NULL, O_KERNEL_FD },
 		{ "initrd-fd", required_argument, NULL, O_INITRD_FD },
+		{ "net-tap", required_argument, NULL, O_NET },
+		{ "tap-fd", required_argument, NULL, O_NET },
+		{ "net-mac", required_argument, NULL, O_NET },
+		{ "net-ip", required_argument, NULL, O_NET },
+		{ "net-gw", required_argument, NULL, O_NET },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct vmm_opts o = { .cfg = { .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
 				       .mem_mib = 256, .cpus = 1, .stdin_fd = STDIN_FILENO,
-				       .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO } };
-	int c, status = 0;
+				       .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO,
+				       .tap_fd = -1 } };
+	int c, status = 0, li = -1;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	vmm_net_init(&o.net);
+	while ((c = getopt_long(argc, argv, "+h", opts, &li)) != -1) {
+		o.flag = li >= 0 ? opts[li].name : "";
+		li = -1;
 		if (c == 'h') {
 			printf("usage: hull vmm %s\n", VMM_USAGE);
 			return 0;

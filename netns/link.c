@@ -3,6 +3,7 @@
  * moment, in the child's (setns is safe: hull has no threads). */
 #include "config.h"
 #include "netns/net.h"
+#include "netns/net_int.h"
 #include "runtime/cleanup.h"
 
 #include <errno.h>
@@ -20,24 +21,17 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
-#define PEER_IF "eth0"
 
-static void nl_sock_freep(struct nl_sock **s) { if (*s) nl_socket_free(*s); }
-static void link_putp(struct rtnl_link **l) { if (*l) rtnl_link_put(*l); }
-static void addr_putp(struct nl_addr **a) { if (*a) nl_addr_put(*a); }
-#define _cleanup_nlsock_ _cleanup_(nl_sock_freep)
-#define _cleanup_link_ _cleanup_(link_putp)
-#define _cleanup_nladdr_ _cleanup_(addr_putp)
 
 /* libnl errors are its own negative codes; keep the text, guess the errno. */
-static int nl_fail(struct rt_err *err, int nlerr, const char *what)
+int net_nl_fail(struct rt_err *err, int nlerr, const char *what)
 {
 	int code = nlerr == -NLE_EXIST ? EEXIST : nlerr == -NLE_PERM ? EPERM
 		 : nlerr == -NLE_OBJ_NOTFOUND || nlerr == -NLE_NODEV ? ENODEV : EIO;
 	return rt_err_set(err, code, "%s: %s", what, nl_geterror(nlerr));
 }
 
-static struct nl_sock *route_socket(struct rt_err *err)
+struct nl_sock *net_route_socket(struct rt_err *err)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int r;
@@ -48,7 +42,7 @@ static struct nl_sock *route_socket(struct rt_err *err)
 	}
 	r = nl_connect(sk, NETLINK_ROUTE);
 	if (r < 0) {
-		nl_fail(err, r, "netlink socket");
+		net_nl_fail(err, r, "netlink socket");
 		nl_socket_free(sk);
 		return NULL;
 	}
@@ -73,7 +67,7 @@ void net_plan_lo(struct net_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int set_up(struct nl_sock *sk, const char *name, struct rt_err *err)
+int net_set_up(struct nl_sock *sk, const char *name, struct rt_err *err)
 {
 	_cleanup_link_ struct rtnl_link *l = NULL, *ch = rtnl_link_alloc();
 	int r;
@@ -82,10 +76,10 @@ static int set_up(struct nl_sock *sk, const char *name, struct rt_err *err)
 		return rt_err_set(err, ENOMEM, "out of memory");
 	r = rtnl_link_get_kernel(sk, 0, name, &l);
 	if (r < 0)
-		return nl_fail(err, r, name);
+		return net_nl_fail(err, r, name);
 	rtnl_link_set_flags(ch, IFF_UP);
 	r = rtnl_link_change(sk, l, ch, 0);
-	return r < 0 ? nl_fail(err, r, name) : 0;
+	return r < 0 ? net_nl_fail(err, r, name) : 0;
 }
 
 /* IPv6 addresses skip duplicate address detection: the subnet is ours,
@@ -111,7 +105,7 @@ static int add_addr(struct nl_sock *sk, int ifindex, int family, const void *ip,
 		rtnl_addr_set_flags(ra, IFA_F_NODAD);
 	r = rtnl_addr_add(sk, ra, NLM_F_CREATE | NLM_F_REPLACE);
 	rtnl_addr_put(ra);
-	return r < 0 && r != -NLE_EXIST ? nl_fail(err, r, what) : 0;
+	return r < 0 && r != -NLE_EXIST ? net_nl_fail(err, r, what) : 0;
 }
 
 static int add_default_route(struct nl_sock *sk, int ifindex, int family, const void *gw,
@@ -138,7 +132,7 @@ static int add_default_route(struct nl_sock *sk, int ifindex, int family, const 
 	rtnl_route_add_nexthop(rt, nh);   /* rt owns nh now */
 	r = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
 	rtnl_route_put(rt);
-	return r < 0 ? nl_fail(err, r, family == AF_INET ? "IPv4 default route"
+	return r < 0 ? net_nl_fail(err, r, family == AF_INET ? "IPv4 default route"
 							  : "IPv6 default route") : 0;
 }
 
@@ -156,17 +150,17 @@ static int ensure_bridge(struct nl_sock *sk, const struct net_plan *p, int *ifin
 		rtnl_link_set_name(nb, p->bridge);
 		r = rtnl_link_add(sk, nb, NLM_F_CREATE | NLM_F_EXCL);
 		if (r < 0 && r != -NLE_EXIST)
-			return nl_fail(err, r, p->bridge);
+			return net_nl_fail(err, r, p->bridge);
 		r = rtnl_link_get_kernel(sk, 0, p->bridge, &br);
 		if (r < 0)
-			return nl_fail(err, r, p->bridge);
+			return net_nl_fail(err, r, p->bridge);
 	} else if (!rtnl_link_is_bridge(br)) {
 		return rt_err_set(err, EEXIST, "%s exists and is not a bridge", p->bridge);
 	}
 	*ifindex = rtnl_link_get_ifindex(br);
 	if (add_addr(sk, *ifindex, AF_INET, &p->gw4, p->prefix4, "bridge IPv4 address", err) < 0 ||
 	    add_addr(sk, *ifindex, AF_INET6, &p->gw6, p->prefix6, "bridge IPv6 address", err) < 0 ||
-	    set_up(sk, p->bridge, err) < 0)
+	    net_set_up(sk, p->bridge, err) < 0)
 		return rt_err_wrap(err, "bridge %s", p->bridge);
 	return 0;
 }
@@ -179,7 +173,7 @@ static int delete_link(struct nl_sock *sk, const char *name, struct rt_err *err)
 	if (r < 0)
 		return 0;   /* already gone */
 	r = rtnl_link_delete(sk, l);
-	return r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV ? nl_fail(err, r, name) : 0;
+	return r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV ? net_nl_fail(err, r, name) : 0;
 }
 
 /* The pair, with the peer created straight in the child's namespace: no
@@ -201,25 +195,25 @@ static int make_veth(struct nl_sock *sk, const struct net_plan *p, int br_index,
 	rtnl_link_set_ns_fd(peer, nsfd);
 	r = rtnl_link_add(sk, v, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(peer);
-	return r < 0 ? nl_fail(err, r, p->host_if) : 0;
+	return r < 0 ? net_nl_fail(err, r, p->host_if) : 0;
 }
 
 /* Inside the child's namespace. */
 static int configure_inside(const struct net_plan *p, struct rt_err *err)
 {
-	_cleanup_nlsock_ struct nl_sock *sk = route_socket(err);
+	_cleanup_nlsock_ struct nl_sock *sk = net_route_socket(err);
 	int idx;
 
 	if (!sk)
 		return -err->code;
-	if (set_up(sk, "lo", err) < 0)
+	if (net_set_up(sk, "lo", err) < 0)
 		return rt_err_wrap(err, "loopback");
 	if (!p->veth)
 		return 0;
 	idx = (int)if_nametoindex(PEER_IF);
 	if (idx <= 0)
 		return rt_err_sys(err, errno, "%s in the container", PEER_IF);
-	if (set_up(sk, PEER_IF, err) < 0 ||
+	if (net_set_up(sk, PEER_IF, err) < 0 ||
 	    add_addr(sk, idx, AF_INET, &p->ip4, p->prefix4, "IPv4 address", err) < 0 ||
 	    add_addr(sk, idx, AF_INET6, &p->ip6, p->prefix6, "IPv6 address", err) < 0 ||
 	    add_default_route(sk, idx, AF_INET, &p->gw4, err) < 0 ||
@@ -228,7 +222,8 @@ static int configure_inside(const struct net_plan *p, struct rt_err *err)
 	return 0;
 }
 
-static int in_netns(int nsfd, const struct net_plan *p, struct rt_err *err)
+int net_in_ns(int nsfd, int (*fn)(void *arg, struct rt_err *err), void *arg,
+	      struct rt_err *err)
 {
 	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	int r;
@@ -237,7 +232,7 @@ static int in_netns(int nsfd, const struct net_plan *p, struct rt_err *err)
 		return rt_err_sys(err, errno, "open /proc/self/ns/net");
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		return rt_err_sys(err, errno, "enter the container's network namespace");
-	r = configure_inside(p, err);
+	r = fn(arg, err);
 	/* Not being able to come back would leave hull in the container's
 	 * namespace: nothing later could be trusted. */
 	if (setns(self, CLONE_NEWNET) < 0)
@@ -245,7 +240,15 @@ static int in_netns(int nsfd, const struct net_plan *p, struct rt_err *err)
 	return r;
 }
 
-int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
+static int configure_inside_cb(void *arg, struct rt_err *err)
+{
+	return configure_inside(arg, err);
+}
+
+/* The host side (bridge, veth with its peer in the namespace), then fn in
+ * the namespace; on failure the host end goes again. */
+int net_apply_with(const struct net_plan *p, pid_t pid, int (*fn)(void *arg, struct rt_err *err),
+		   void *arg, struct rt_err *err)
 {
 	_cleanup_nlsock_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int nsfd = -1;
@@ -258,7 +261,7 @@ int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
 	if (nsfd < 0)
 		return rt_err_sys(err, errno, "network: open %s", path);
 	if (p->veth) {
-		sk = route_socket(err);
+		sk = net_route_socket(err);
 		if (!sk)
 			return rt_err_wrap(err, "network");
 		/* a crashed run's host end (its namespace may still be alive) */
@@ -266,7 +269,7 @@ int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
 		    make_veth(sk, p, br, nsfd, err) < 0)
 			return rt_err_wrap(err, "network");
 	}
-	if (in_netns(nsfd, p, err) < 0) {
+	if (net_in_ns(nsfd, fn, arg, err) < 0) {
 		if (p->veth)
 			delete_link(sk, p->host_if, &ign);
 		return rt_err_wrap(err, "network");
@@ -274,9 +277,14 @@ int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
 	return 0;
 }
 
+int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err)
+{
+	return net_apply_with(p, pid, configure_inside_cb, (void *)p, err);
+}
+
 int net_remove(const char *host_if, struct rt_err *err)
 {
-	_cleanup_nlsock_ struct nl_sock *sk = route_socket(err);
+	_cleanup_nlsock_ struct nl_sock *sk = net_route_socket(err);
 
 	if (!sk)
 		return -err->code;

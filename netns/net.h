@@ -83,6 +83,29 @@ void net_plan_lo(struct net_plan *p);
  * the namespace, then lo, eth0, addresses and default routes there.  On
  * failure nothing it made is left (the bridge stays: it is shared). */
 int net_apply(const struct net_plan *p, pid_t pid, struct rt_err *err);
+/* VM mode (microVM containers): the same host side, but in the
+ * namespace the veth peer carries no address; a tap joined to it by a
+ * bridge there is returned in *tap_fd (-1 without a veth) for the VMM,
+ * whose guest owns the address.  Everything in the namespace goes with it. */
+int net_apply_vm(const struct net_plan *p, pid_t pid, int *tap_fd, struct rt_err *err);
+/* ---- vmlink.c, for an OCI bundle in VM mode joining an engine's
+ * network namespace: its first Ethernet interface's MAC, one global IPv4
+ * and one IPv6 address (prefix -1: none), default gateways. ---- */
+struct net_adopt {
+	bool found;
+	char ifname[NET_IFNAME_MAX];
+	uint8_t mac[6];
+	struct in_addr ip4, gw4;
+	int prefix4;
+	struct in6_addr ip6, gw6;
+	int prefix6;
+};
+/* Reads it (nothing changes); found false when there is no such interface. */
+int net_adopt_plan(int nsfd, struct net_adopt *a, struct rt_err *err);
+/* Moves it to the guest: addresses off the interface (which gets a new
+ * MAC and goes on a bridge with a tap in that namespace), the tap in
+ * *tap_fd.  The engine removes the namespace, and all of it, as usual. */
+int net_adopt_apply(int nsfd, const struct net_adopt *a, int *tap_fd, struct rt_err *err);
 /* Delete a host-side veth if it exists (its peer goes with it). */
 int net_remove(const char *host_if, struct rt_err *err);
 

@@ -187,6 +187,28 @@ static int plan_vm_annotation(struct plan *p, struct rt_err *err)
 	return 0;
 }
 
+/* The guest's network: hull's own veth plan (ct), or the interface of a
+ * network namespace the bundle joins (an engine's), read now and moved
+ * into the guest at spawn.  A namespace hull may not enter (rootless)
+ * gives no network, as before. */
+static int plan_vm_net(struct plan *p, struct rt_err *err)
+{
+	int nsfd = p->join_fd[RT_NS_NET];
+
+	if (p->o->net || nsfd < 0) {
+		vm_plan_net(&p->vm, p->o->net);
+		return 0;
+	}
+	if (net_adopt_plan(nsfd, &p->vm_adopt, err) < 0) {
+		if (err->code != EPERM)
+			return -err->code;
+		rt_err_clear(err);
+		p->vm_adopt.found = false;
+	}
+	vm_plan_net_adopt(&p->vm, &p->vm_adopt);
+	return 0;
+}
+
 /* VM mode: the workload's seccomp filter has no meaning for the VMM, which
  * installs its own; everything the VMM needs is opened here. */
 static int plan_vm(struct plan *p, struct rt_err *err)
@@ -208,6 +230,8 @@ static int plan_vm(struct plan *p, struct rt_err *err)
 	if (plan_vm_annotation(p, err) < 0)
 		return -err->code;
 	p->vm.pid_ns = p->o->vm_system_init;
+	if (plan_vm_net(p, err) < 0)   /* before the build: the initramfs carries it */
+		return -err->code;
 	return vm_plan_build(p->spec, p->rootfs, p->o->kernel, p->o->vm_disk, &p->vm, err);
 }
 
@@ -407,6 +431,7 @@ static int systemd_scope(struct creation *c, struct rt_err *err)
 
 static int spawn(struct creation *c, struct rt_err *err)
 {
+	_cleanup_close_ int tap = -1;
 	int sv[2];
 	pid_t stage1;
 	struct rt_sync_msg m;
@@ -439,14 +464,20 @@ static int spawn(struct creation *c, struct rt_err *err)
 		return -err->code;
 	if (c->cg && cg_enter(c->cg, c->pid, err) < 0)
 		return -err->code;
-	/* The init's network namespace exists now; it waits for SYNC_GO. */
+	/* The init's network namespace exists now; it waits for SYNC_GO.  In
+	 * VM mode the tap made there travels with SYNC_GO to the init, which
+	 * hands it to the VMM. */
 	if (c->plan.o->net) {
 		c->net_applied = true;
-		if (net_apply(c->plan.o->net, c->pid, err) < 0)
+		if (c->plan.vm.enabled ? net_apply_vm(c->plan.o->net, c->pid, &tap, err) < 0
+				       : net_apply(c->plan.o->net, c->pid, err) < 0)
 			return -err->code;
 		rt_fault_point("net");
+	} else if (c->plan.vm.enabled && c->plan.vm_adopt.found &&
+		   net_adopt_apply(c->plan.join_fd[RT_NS_NET], &c->plan.vm_adopt, &tap, err) < 0) {
+		return -err->code;
 	}
-	if (rt_sync_send(c->sock, SYNC_GO, c->pid, NULL, -1) < 0)
+	if (rt_sync_send(c->sock, SYNC_GO, c->pid, NULL, tap) < 0)
 		return rt_err_set(err, EPIPE, "container process exited during setup");
 	return 0;
 }

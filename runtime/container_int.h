@@ -13,6 +13,7 @@
 #include "runtime/state.h"
 #include "namespaces/mount.h"
 #include "microvm/vm_plan.h"
+#include "netns/net.h"
 
 extern const int rt_ns_clone_flag[RT_NS__COUNT];
 
@@ -33,6 +34,7 @@ struct plan {
 	int listen_fds;
 	struct vm_plan vm;           /* VM mode: the init execs the VMM */
 	struct rt_kv *vm_annotations; /* --vm recorded as org.hull.isolation=vm */
+	struct net_adopt vm_adopt;   /* VM mode in an engine's netns: its interface */
 };
 
 /* The runtime-spec state of the container being created (borrowed fields). */

@@ -553,13 +553,20 @@ static int copy_binds(const struct rt_ct_create_opts *o, struct rt_ct_config *c,
 	return 0;
 }
 
-/* --vm: the guest has its root disk and nothing else yet (no virtio-net,
- * no shared directories), and KVM is needed to start it. */
+/* --vm: the guest has its root disk and, with --ip, a virtio-net device
+ * on hull0 (leased as for any container); no shared directories yet, and
+ * KVM is needed to start it. */
 static int vm_check(const struct rt_ct_create_opts *o, struct rt_err *err)
 {
-	if (o->ip && strcmp(o->ip, "none"))
-		return rt_err_set(err, EINVAL, "ct create --vm: --ip %s: a VM container has no "
-				  "network yet (leave --ip out or give --ip none)", o->ip);
+	struct in_addr a;
+	int prefix;
+
+	/* The address's form before KVM: the lease itself (subnet, taken)
+	 * is checked by the allocator, as for any container. */
+	if (o->ip && strcmp(o->ip, "none") && strcmp(o->ip, "auto") &&
+	    net_parse_cidr4(o->ip, false, &a, &prefix) < 0)
+		return rt_err_set(err, EINVAL, "--ip %s: expected an IPv4 address A.B.C.D[/P]",
+				  o->ip);
 	if (o->n_binds)
 		return rt_err_set(err, EINVAL, "ct create --vm: --bind is not available with --vm "
 				  "(the guest sees only its root disk)");
@@ -669,7 +676,7 @@ static int create_net(const struct rt_ct_env *e, const char *ip, struct rt_ct_co
 	struct net_lease l;
 	char owner[128], buf[INET_ADDRSTRLEN];
 
-	if ((ip && !strcmp(ip, "none")) || c->vm)
+	if (ip && !strcmp(ip, "none"))
 		return 0;
 	if (net_config_load(e->lib_dir, &nc, err) < 0)
 		return -err->code;

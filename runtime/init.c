@@ -182,15 +182,16 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	struct rt_sync_msg m;
 	pid_t host_pid;
 	char c;
-	int conn;
-	int keep[2 + VM_PLAN_NFDS] = { sock, start_sock };
+	int conn, tap = -1;   /* VM mode: the tap the parent made for the VMM */
+	int keep[3 + VM_PLAN_NFDS] = { sock, start_sock };
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (rt_sync_expect(sock, SYNC_GO, &m, NULL, &err) < 0)
+	if (rt_sync_expect(sock, SYNC_GO, &m, &tap, &err) < 0)
 		_exit(1);
 	host_pid = m.value;
 	vm_plan_fds(&p->vm, keep + 2);
-	rt_close_fds_from(3 + p->o->preserve_fds + p->listen_fds, keep, 2 + VM_PLAN_NFDS);
+	keep[2 + VM_PLAN_NFDS] = tap;
+	rt_close_fds_from(3 + p->o->preserve_fds + p->listen_fds, keep, 3 + VM_PLAN_NFDS);
 	if (init_setup(p, sock, host_pid, &err) < 0) {
 		rt_sync_send_err(sock, &err);
 		_exit(1);
@@ -217,7 +218,7 @@ static _Noreturn void init_main(const struct plan *p, int sock, int start_sock)
 	    rt_process_set_affinity(p->spec->process.exec_cpu_affinity_final, &err) < 0)
 		start_fail(conn, &err);
 	if (p->vm.enabled) {
-		vm_plan_exec(&p->vm, &err);
+		vm_plan_exec(&p->vm, tap, &err);
 		start_fail(conn, &err);
 	}
 	environ = p->env;

@@ -31,6 +31,8 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "net.h"
+
 #define PORT_EXIT 0x5f0   /* outside QEMU's fw_cfg (0x510-0x51b): bench peers share it */
 #define PORT_BOOT 0x5f4
 #define MAX_ITEMS 4096
@@ -84,7 +86,7 @@ static __attribute__((noreturn)) void finish(int status)
 		pause();
 }
 
-static __attribute__((noreturn)) void die(const char *fmt, ...)
+static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -184,6 +186,8 @@ static void read_config(struct proc *p)
 			p->root = v;
 		else if (!strcmp(k, "pidns"))
 			p->pid_ns = !strcmp(v, "1");
+		else if (!strncmp(k, "net.", 4))
+			net_config_item(k + 4, v);
 		else
 			read_sec(&p->sec, k, v);
 		k = v + strlen(v) + 1;
@@ -490,6 +494,7 @@ int main(void)
 	enter_root(root, p.readonly);
 	if (p.hostname && sethostname(p.hostname, strlen(p.hostname)) < 0)
 		die("hostname: %s", strerror(errno));
+	net_setup(die);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);

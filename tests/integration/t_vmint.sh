@@ -35,13 +35,14 @@ test_image_run_vm_no_kvm() {
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
 }
 
-# create --vm: no network, no binds, KVM needed; refused with nothing left
-# (no ct dir, no lease).  A saved config's isolation is checked on load.
+# create --vm: a malformed --ip (checked before KVM), no binds, KVM needed;
+# refused with nothing left (no ct dir, no lease).  A saved config's
+# isolation is checked on load.
 test_ct_vm_refusals() {
 	local n=${IDPREFIX}v out rc args
 	ct_rootfs "$B/rootfs"
-	for args in "--ip 10.88.0.40|a VM container has no network yet" \
-		    "--ip auto|a VM container has no network yet" \
+	for args in "--ip 10.88.0.400|--ip 10.88.0.400: expected an IPv4 address" \
+		    "--ip fd00:88::5|--ip fd00:88::5: expected an IPv4 address" \
 		    "--bind $B/rootfs:/mnt|--bind is not available with --vm"; do
 		set +e
 		out=$(ct create "$n" --rootfs "$B/rootfs" --vm ${args%|*} 2>&1); rc=$?

@@ -40,7 +40,7 @@ test_ct_vm_busybox_init_pid1() {
 	[ "$KERNEL" = /var/cache/hull/kernel/vmlinux ] ||
 		{ echo "skipped: ct --vm boots the default kernel, not $KERNEL"; return 0; }
 	init_rootfs "$r"
-	ctv create "$n" --rootfs "$r" --vm
+	ctv create "$n" --rootfs "$r" --vm --ip none   # networking: t_net.sh
 	log=$work/ctlib/ct/$n/console.log
 	ctv start "$n"
 	for round in 1 2 3; do
@@ -80,7 +80,7 @@ test_ct_vm_init_reboot_ends_vm() {
 		{ echo "skipped: ct --vm boots the default kernel, not $KERNEL"; return 0; }
 	init_rootfs "$r"
 	echo '::once:/bin/sh -c "sleep 1; echo ct-rebooting; reboot"' >> "$r/etc/inittab"
-	ctv create "$n" --rootfs "$r" --vm
+	ctv create "$n" --rootfs "$r" --vm --ip none   # networking: t_net.sh
 	log=$work/ctlib/ct/$n/console.log
 	ctv start "$n"
 	pid=$(ctv status --json "$n" | jq -r .pid)
@@ -109,7 +109,7 @@ test_ct_vm_from_image() {
 		"$r/etc/inittab"
 	vm_layout "$work/layout-ct" vmctimg:1 '{"Cmd":["/bin/sh"]}' "$r" > /dev/null
 	ihull image import "$work/layout-ct"
-	ctv create "$n" --image vmctimg:1 --vm
+	ctv create "$n" --image vmctimg:1 --vm --ip none
 	expect_eq "saved isolation" "$(jq -r .isolation "$work/ctlib/ct/$n/ct.json")" vm
 	log=$work/ctlib/ct/$n/console.log
 	ctv start "$n"

@@ -84,7 +84,7 @@ echo "init-started $(hostname)"
 while :; do sleep 1; done
 EOF
 	chmod 755 "$r/sbin/init"
-	ctv create "$n" --rootfs "$r" --vm
+	ctv create "$n" --rootfs "$r" --vm --ip none   # networking: t_net.sh
 	expect_eq "saved isolation" "$(jq -r .isolation "$work/ctlib/ct/$n/ct.json")" vm
 	ctv start "$n"
 	log=$work/ctlib/ct/$n/console.log

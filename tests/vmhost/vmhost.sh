@@ -17,7 +17,7 @@ cache=${VMHOST_CACHE:-/var/cache/hull/vmhost}
 # Order matters: each module after the ones it needs (DESIGN.md section 6).
 modules="irqbypass ccp kvm kvm-amd virtio_ring virtio virtio_pci_modern_dev
 virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p overlay
-llc stp bridge veth"
+llc stp bridge veth tun"
 
 cgroup2=0 timeout_s=900 verbose=0 cwd=$project
 shares=() envs=()
