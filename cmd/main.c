@@ -75,8 +75,8 @@ static const struct cmd_verb verbs[] = {
 	  "inspect, remove, unpack, bundle, disk (a read-only erofs VM disk)" },
 	{ "vmm", cmd_vmm, "vmm " VMM_USAGE,
 	  "boot a KVM microVM and run CMD in it (root from DIR), in the foreground; exits with "
-	  "its status. --dump-initrd FILE writes the initramfs and exits; --kvm-fd, --kernel-fd "
-	  "and --initrd-fd N take inputs already opened (as hull passes them in VM mode)" },
+	  "its status. --dump-initrd FILE writes the initramfs and exits; --kvm-fd, --kernel-fd, "
+	  "--initrd-fd and --tap-fd N take inputs already opened (as hull passes them in VM mode)" },
 };
 
 static const char global_usage[] =
