@@ -1,0 +1,176 @@
+# An engine choosing microVM isolation per workload: podman (as root, with
+# private storage and config under $work/engine, cgroupfs, --network none)
+# runs hull as its OCI runtime (--runtime, a wrapper that logs each call)
+# and asks for a VM with --annotation org.hull.isolation=vm.  The image is
+# the test rootfs, imported offline (as tests/engines does).  Every test
+# checks what podman reports and that nothing is left: no VMM process, no
+# state directory under hull's root, no cgroup.
+
+ENG_IMG=localhost/hbb-vm:latest
+ENG_VM=(--annotation org.hull.isolation=vm)
+
+# epm ARGS...: podman with the test's own configuration.
+epm() {
+	local d=$work/engine
+	CONTAINERS_CONF=$d/containers.conf CONTAINERS_STORAGE_CONF=$d/storage.conf \
+	CONTAINERS_REGISTRIES_CONF=$d/registries.conf XDG_CONFIG_HOME=$d/xdg \
+		timeout -k 10 300 podman --runtime "$d/hull-rt" "$@"
+}
+
+# eng_setup: the wrapper, podman's configuration and the image, once per
+# run.sh (the tests run in subshells: a marker file says it is done).
+# Prints "skipped: ..." and fails when podman cannot run here.
+eng_setup() {
+	local d=$work/engine
+	[ -e "$d/ready" ] && return 0
+	command -v podman >/dev/null && command -v conmon >/dev/null ||
+		{ echo "skipped: podman or conmon is not installed"; return 1; }
+	rm -rf "$d" && mkdir -p "$d/xdg" "$d/tmp" "$d/disks"
+	# conmon gives the runtime a bare environment: the disk cache (in the
+	# test host VM, /var is the host's, read-only) is set here.
+	cat > "$d/hull-rt" <<-EOF
+	#!/bin/sh
+	printf '%s\n' "\$*" >> "$d/rt.log"
+	export HULL_DISK_CACHE="$d/disks"
+	exec "$HULL" "\$@"
+	EOF
+	chmod 755 "$d/hull-rt"
+	cat > "$d/containers.conf" <<-EOF
+	[containers]
+	default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+	log_driver = "k8s-file"
+	[engine]
+	cgroup_manager = "cgroupfs"
+	events_logger = "file"
+	events_logfile_path = "$d/events.log"
+	tmp_dir = "$d/tmp"
+	volume_path = "$d/volumes"
+	runtime_supports_json = ["hull-rt"]
+	EOF
+	cat > "$d/storage.conf" <<-EOF
+	[storage]
+	driver = "overlay"
+	graphroot = "$d/root"
+	runroot = "$d/run"
+	EOF
+	echo 'unqualified-search-registries = []' > "$d/registries.conf"
+	tar -C "$work/rootfs" -cf "$d/rootfs.tar" .
+	epm import - "$ENG_IMG" < "$d/rootfs.tar" > /dev/null
+	touch "$d/ready"
+}
+
+# vmm_pids: every running hull-vmm (the tests run one at a time).
+vmm_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		case $(readlink "$p/exe" 2>/dev/null) in */hull-vmm) echo "${p#/proc/}" ;; esac
+	done
+}
+
+# eng_nothing_left [CGROUP]: no container, no VMM, no state dir, no cgroup.
+eng_nothing_left() {
+	expect_eq "podman containers left" "$(epm ps -aq)" ""
+	expect_eq "VMM processes left" "$(vmm_pids | tr '\n' ' ')" ""
+	expect_eq "state dirs left under /run/hull" \
+		"$(ls -A /run/hull 2>/dev/null | tr '\n' ' ')" ""
+	[ -z "${1:-}" ] || [ ! -e "/sys/fs/cgroup$1" ] || fail "cgroup $1 left behind"
+}
+
+# eng_called VERB: podman really ran hull VERB.
+eng_called() {
+	grep -Eq "(^| )$1( |$)" "$work/engine/rt.log" ||
+		fail "podman never ran 'hull $1': $(cut -c1-80 "$work/engine/rt.log" | tr '\n' '|')"
+}
+
+# The workload runs in the guest (its kernel is not the test host VM's),
+# its output reaches podman, and so do an exit status and a signal death.
+test_engine_vm_podman_run_status() {
+	local out rc
+	eng_setup || return 0
+	out=$(epm run --rm --network none "${ENG_VM[@]}" "$ENG_IMG" \
+		sh -c 'echo hello-from-the-vm; uname -r; grep -c ^processor /proc/cpuinfo')
+	expect_eq "first line" "$(echo "$out" | sed -n 1p)" hello-from-the-vm
+	rel=$(echo "$out" | sed -n 2p)
+	[ -n "$rel" ] && [ "$rel" != "$(uname -r)" ] ||
+		fail "guest kernel '$rel' is the test host VM's ($(uname -r)): not a VM"
+	eng_called create
+	rc=0
+	epm run --rm --network none "${ENG_VM[@]}" "$ENG_IMG" sh -c 'exit 3' || rc=$?
+	expect_eq "exit status" "$rc" 3
+	rc=0
+	epm run --rm --network none "${ENG_VM[@]}" "$ENG_IMG" sh -c 'kill -9 $$' || rc=$?
+	expect_eq "status of a SIGKILLed workload" "$rc" 137
+	eng_nothing_left
+}
+
+# run -d, logs, stop (SIGTERM reaches the workload, which exits 0 well
+# before the timeout), rm; the container's process is the VMM.
+test_engine_vm_podman_detach_stop_rm() {
+	local id pid cg t0 took
+	eng_setup || return 0
+	id=$(epm run -d --network none "${ENG_VM[@]}" "$ENG_IMG" \
+		sh -c 'trap "echo got-term; exit 0" TERM; echo started; while :; do sleep 0.2; done')
+	for _ in $(seq 300); do
+		epm logs "$id" 2>/dev/null | grep -q started && break
+		sleep 1
+	done
+	expect_eq "logs" "$(epm logs "$id" 2>&1)" started
+	expect_eq "status" "$(epm inspect -f '{{.State.Status}}' "$id")" running
+	pid=$(epm inspect -f '{{.State.Pid}}' "$id")
+	case $(readlink "/proc/$pid/exe") in */hull-vmm) ;; *) fail "pid $pid is not the VMM" ;; esac
+	cg=$(awk -F: '$1 == "0" {print $3}' "/proc/$pid/cgroup")
+	[ -n "$cg" ] && [ "$cg" != / ] || fail "the VMM is in no cgroup of its own ($cg)"
+	[ -d "/run/hull/$id" ] || fail "no state dir /run/hull/$id: $(ls /run/hull 2>&1)"
+	t0=$SECONDS
+	epm stop -t 60 "$id" > /dev/null
+	took=$((SECONDS - t0))
+	[ "$took" -lt 45 ] || fail "stop took ${took}s: SIGTERM did not reach the workload"
+	expect_eq "logs after stop" "$(epm logs "$id" 2>&1 | tr '\n' ' ')" "started got-term "
+	expect_eq "exit code" "$(epm inspect -f '{{.State.ExitCode}}' "$id")" 0
+	eng_called kill
+	epm rm "$id" > /dev/null
+	eng_called delete
+	[ ! -e "/proc/$pid" ] || fail "the VMM $pid still runs"
+	eng_nothing_left "$cg"
+}
+
+# stdin piped through podman run -i reaches the guest (and its EOF);
+# podman exec into a VM container fails with hull's words.
+test_engine_vm_podman_stdin_exec() {
+	local id out rc err
+	eng_setup || return 0
+	out=$(printf 'line one\nline two\n' |
+		epm run --rm -i --network none "${ENG_VM[@]}" "$ENG_IMG" sh -c 'wc -l; echo done')
+	expect_eq "stdin" "$(echo "$out" | tr -s ' \n' ' ')" "2 done "
+	id=$(epm run -d --network none "${ENG_VM[@]}" "$ENG_IMG" \
+		sh -c 'trap "exit 0" TERM; echo up; while :; do sleep 0.2; done')
+	for _ in $(seq 300); do
+		epm logs "$id" 2>/dev/null | grep -q up && break
+		sleep 1
+	done
+	rc=0
+	err=$(epm exec "$id" echo hi 2>&1) || rc=$?
+	[ "$rc" != 0 ] || fail "exec in a VM container succeeded: $err"
+	case $err in
+	*"exec is not supported in a VM-isolated container"*) ;;
+	*) fail "exec error does not say why: $err" ;;
+	esac
+	eng_called exec
+	epm rm -f -t 30 "$id" > /dev/null
+	eng_nothing_left
+}
+
+# --memory bounds the guest's RAM (less the VMM's overhead) and --cpus 2
+# gives 2 vCPUs.
+test_engine_vm_podman_limits() {
+	local out kb
+	eng_setup || return 0
+	out=$(epm run --rm --network none --memory 256m --cpus 2 "${ENG_VM[@]}" "$ENG_IMG" \
+		sh -c 'nproc; grep MemTotal /proc/meminfo')
+	expect_eq "vCPUs" "$(echo "$out" | sed -n 1p)" 2
+	kb=$(echo "$out" | awk '/MemTotal/ {print $2}')
+	# 256 MiB - 32 MiB for the VMM = 224 MiB of guest RAM.
+	[ -n "$kb" ] && [ "$kb" -gt $((150 * 1024)) ] && [ "$kb" -le $((224 * 1024)) ] ||
+		fail "MemTotal '$kb' kB with --memory 256m"
+	eng_nothing_left
+}
