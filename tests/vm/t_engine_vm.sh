@@ -174,3 +174,20 @@ test_engine_vm_podman_limits() {
 		fail "MemTotal '$kb' kB with --memory 256m"
 	eng_nothing_left
 }
+
+# A runtime configured with hull's global --vm (podman --runtime-flag vm;
+# Docker's runtimeArgs): VM isolation without the annotation, and the
+# annotation org.hull.isolation=container still wins over it.
+test_engine_vm_podman_global_vm_flag() {
+	local rel
+	eng_setup || return 0
+	rel=$(epm --runtime-flag vm run --rm --network none "$ENG_IMG" uname -r)
+	[ -n "$rel" ] && [ "$rel" != "$(uname -r)" ] ||
+		fail "global --vm: kernel '$rel' is the test host VM's: not a VM"
+	grep ' create ' "$work/engine/rt.log" | grep -q -- '--vm ' ||
+		fail "podman did not pass --vm: $(cut -c1-80 "$work/engine/rt.log" | tr '\n' '|')"
+	rel=$(epm --runtime-flag vm run --rm --network none \
+		--annotation org.hull.isolation=container "$ENG_IMG" uname -r)
+	expect_eq "annotation container under --vm" "$rel" "$(uname -r)"
+	eng_nothing_left
+}
