@@ -191,3 +191,58 @@ test_engine_vm_podman_global_vm_flag() {
 	expect_eq "annotation container under --vm" "$rel" "$(uname -r)"
 	eng_nothing_left
 }
+
+# containerd (its own daemon, in a network namespace of its own, state under
+# $work) with the runc shim pointed at hull: ctr run --annotation
+# org.hull.isolation=vm runs the workload in the guest, with its output and
+# exit status; the daemon is stopped by pid at the end.
+test_engine_vm_containerd_run() {
+	local d=$work/ctrd out rc dpid
+	command -v containerd >/dev/null && command -v containerd-shim-runc-v2 >/dev/null ||
+		{ echo "skipped: containerd is not installed"; return 0; }
+	eng_setup || return 0
+	mkdir -p "$d/containerd/runc-root"
+	cp "$work/engine/rootfs.tar" "$d/rootfs.tar"
+	# The engines tier's OCI archive of a rootfs tar (one layer).
+	(W=$d; . "$project/tests/engines/setup.sh"; make_oci_archive)
+	cat > "$d/config.toml" <<-EOF2
+	version = 2
+	root = "$d/root"
+	state = "$d/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri"]
+	[grpc]
+	  address = "$d/sock"
+	[ttrpc]
+	  address = "$d/sock.ttrpc"
+	EOF2
+	unshare -n containerd --config "$d/config.toml" > "$d/log" 2>&1 < /dev/null &
+	dpid=$!
+	ectr() { timeout -k 10 300 ctr --address "$d/sock" -n hullvm "$@"; }
+	ectr_stop() {
+		kill "$dpid" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || return 0; sleep 0.2; done
+		kill -9 "$dpid" 2>/dev/null
+	}
+	trap ectr_stop EXIT
+	for _ in $(seq 120); do ectr version > /dev/null 2>&1 && break; sleep 0.5; done
+	ectr version > /dev/null || fail "containerd did not start: $(tail -n 5 "$d/log")"
+	ectr image import "$d/containerd/image.tar" > /dev/null
+	out=$(ectr run --rm --runc-binary "$work/engine/hull-rt" --runc-root "$d/containerd/runc-root" \
+		--annotation org.hull.isolation=vm localhost/hbb:latest vm1 \
+		sh -c 'echo hello-from-ctr; uname -r')
+	expect_eq "first line" "$(echo "$out" | sed -n 1p)" hello-from-ctr
+	rel=$(echo "$out" | sed -n 2p)
+	[ -n "$rel" ] && [ "$rel" != "$(uname -r)" ] ||
+		fail "guest kernel '$rel' is the test host VM's ($(uname -r)): not a VM"
+	rc=0
+	ectr run --rm --runc-binary "$work/engine/hull-rt" --runc-root "$d/containerd/runc-root" \
+		--annotation org.hull.isolation=vm localhost/hbb:latest vm2 sh -c 'exit 3' || rc=$?
+	expect_eq "exit status" "$rc" 3
+	expect_eq "tasks left" "$(ectr task ls -q)" ""
+	expect_eq "containers left" "$(ectr container ls -q)" ""
+	expect_eq "VMM processes left" "$(vmm_pids | tr '\n' ' ')" ""
+	# The shim's --root is RUNC-ROOT/NAMESPACE: no container dir in it.
+	expect_eq "state dirs left" "$(find "$d/containerd/runc-root" -mindepth 2 | tr '\n' ' ')" ""
+	grep -q "runc-root/hullvm .*create " "$work/engine/rt.log" ||
+		fail "the shim never ran hull create: $(cut -c1-80 "$work/engine/rt.log" | tr '\n' '|')"
+}
