@@ -246,3 +246,56 @@ test_engine_vm_containerd_run() {
 	grep -q "runc-root/hullvm .*create " "$work/engine/rt.log" ||
 		fail "the shim never ran hull create: $(cut -c1-80 "$work/engine/rt.log" | tr '\n' '|')"
 }
+
+# Docker (its own dockerd in a network namespace, no bridge or iptables,
+# state under $work): a runtime "hull-vm" registered with runtimeArgs
+# ["--vm"] (hull's global flag) boots a VM without any annotation;
+# --annotation org.hull.isolation=vm on the plain "hull" runtime does too,
+# and that runtime without it runs a namespace container.
+test_engine_vm_docker_runtime_args() {
+	local d=$work/dockerd out rc dpid rel
+	command -v dockerd >/dev/null && command -v docker >/dev/null ||
+		{ echo "skipped: Docker is not installed"; return 0; }
+	eng_setup || return 0
+	mkdir -p "$d/cli"
+	cat > "$d/daemon.json" <<-EOF2
+	{"runtimes": {"hull": {"path": "$work/engine/hull-rt"},
+	              "hull-vm": {"path": "$work/engine/hull-rt", "runtimeArgs": ["--vm"]}},
+	 "exec-opts": ["native.cgroupdriver=cgroupfs"], "bridge": "none",
+	 "iptables": false, "ip6tables": false,
+	 "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 1024, "Soft": 1024}},
+	 "storage-driver": "overlay2", "log-level": "warn"}
+	EOF2
+	unshare -n dockerd --config-file "$d/daemon.json" --data-root "$d/data" \
+		--exec-root "$d/exec" --pidfile "$d/dockerd.pid" -H "unix://$d/sock" \
+		> "$d/log" 2>&1 < /dev/null &
+	dpid=$!
+	edk() { DOCKER_CONFIG=$d/cli timeout -k 10 300 docker -H "unix://$d/sock" "$@"; }
+	edk_stop() {
+		kill "$dpid" 2>/dev/null
+		for _ in $(seq 100); do kill -0 "$dpid" 2>/dev/null || return 0; sleep 0.2; done
+		kill -9 "$dpid" 2>/dev/null
+	}
+	trap edk_stop EXIT
+	for _ in $(seq 180); do edk version > /dev/null 2>&1 && break; sleep 0.5; done
+	edk version > /dev/null || fail "dockerd did not start: $(tail -n 5 "$d/log")"
+	edk import - hbb:latest < "$work/engine/rootfs.tar" > /dev/null
+	rc=0
+	out=$(edk run --rm --network none --runtime hull-vm hbb:latest \
+		sh -c 'echo hello-from-docker; uname -r; exit 3') || rc=$?
+	expect_eq "first line" "$(echo "$out" | sed -n 1p)" hello-from-docker
+	rel=$(echo "$out" | sed -n 2p)
+	[ -n "$rel" ] && [ "$rel" != "$(uname -r)" ] ||
+		fail "runtimeArgs --vm: kernel '$rel' is the test host VM's: not a VM"
+	expect_eq "exit status" "$rc" 3
+	grep ' create ' "$work/engine/rt.log" | grep -q -- '--vm ' ||
+		fail "dockerd did not pass --vm: $(cut -c1-80 "$work/engine/rt.log" | tr '\n' '|')"
+	rel=$(edk run --rm --network none --runtime hull --annotation org.hull.isolation=vm \
+		hbb:latest uname -r)
+	[ -n "$rel" ] && [ "$rel" != "$(uname -r)" ] ||
+		fail "--annotation: kernel '$rel' is the test host VM's: not a VM"
+	expect_eq "plain runtime: a container" \
+		"$(edk run --rm --network none --runtime hull hbb:latest uname -r)" "$(uname -r)"
+	expect_eq "containers left" "$(edk ps -aq)" ""
+	expect_eq "VMM processes left" "$(vmm_pids | tr '\n' ' ')" ""
+}
