@@ -13,6 +13,7 @@ struct cmd_globals {
 	bool debug;
 	bool systemd_cgroup;
 	bool rootless;
+	bool vm_default;      /* --vm: create/run default to VM isolation */
 };
 
 /* A verb returns its exit status; on error it fills err and returns -1,

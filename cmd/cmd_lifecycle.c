@@ -52,6 +52,7 @@ static int parse_create(const struct cmd_globals *g, const char *verb, int argc,
 	memset(o, 0, sizeof(*o));
 	o->root = g->root;
 	o->systemd_cgroup = g->systemd_cgroup;
+	o->vm_default = g->vm_default;
 	while ((c = getopt_long_only(argc, argv, "+b:d", create_opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->bundle = optarg; break;

@@ -30,7 +30,7 @@ int cmd_run_image(const struct cmd_globals *g, int argc, char **argv, struct rt_
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct img_run_opts o = { .systemd_cgroup = g->systemd_cgroup };
+	struct img_run_opts o = { .systemd_cgroup = g->systemd_cgroup, .vm = g->vm_default };
 	char id[64];
 	int c, status = 0;
 

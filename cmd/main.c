@@ -93,6 +93,9 @@ static const char global_usage[] =
 	"                         the scope over D-Bus (an error when systemd does not run)\n"
 	"  --rootless true|false|auto  accepted for compatibility\n"
 	"  --criu PATH            accepted and ignored (no checkpoint/restore)\n"
+	"  --vm                   create and run default to a KVM microVM unless the\n"
+	"                         annotation org.hull.isolation is container (for\n"
+	"                         engines that pass runtime flags before the verb only)\n"
 	"  --version, --help\n"
 	"\n"
 	"Commands:\n";
@@ -154,7 +157,7 @@ int cmd_usage_error(struct rt_err *err, const char *verb, const char *fmt, ...)
 
 static int parse_globals(int argc, char **argv, struct cmd_globals *g)
 {
-	enum { O_ROOT = 256, O_LOG, O_LOG_FORMAT, O_DEBUG, O_SYSTEMD, O_ROOTLESS, O_CRIU, O_VERSION, O_HELP };
+	enum { O_ROOT = 256, O_LOG, O_LOG_FORMAT, O_DEBUG, O_SYSTEMD, O_ROOTLESS, O_CRIU, O_VM, O_VERSION, O_HELP };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "log", required_argument, NULL, O_LOG },
@@ -163,6 +166,7 @@ static int parse_globals(int argc, char **argv, struct cmd_globals *g)
 		{ "systemd-cgroup", no_argument, NULL, O_SYSTEMD },
 		{ "rootless", required_argument, NULL, O_ROOTLESS },
 		{ "criu", required_argument, NULL, O_CRIU },
+		{ "vm", no_argument, NULL, O_VM },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -179,6 +183,7 @@ static int parse_globals(int argc, char **argv, struct cmd_globals *g)
 		case O_SYSTEMD: g->systemd_cgroup = true; break;
 		case O_ROOTLESS: g->rootless = strcmp(optarg, "false") != 0; break;
 		case O_CRIU: break;
+		case O_VM: g->vm_default = true; break;
 		case 'v':
 		case O_VERSION:
 			printf("hull version %s\nspec: 1.2.0\n", PACKAGE_VERSION);

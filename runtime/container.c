@@ -213,9 +213,17 @@ static int plan_vm_net(struct plan *p, struct rt_err *err)
  * installs its own; everything the VMM needs is opened here. */
 static int plan_vm(struct plan *p, struct rt_err *err)
 {
-	bool vm;
+	bool vm, flag = p->o->vm;
 
-	if (vm_plan_wanted(p->spec, p->o->vm, &vm, err) < 0)
+	/* The global --vm is a default (a runtime an engine was configured
+	 * with): the bundle's own annotation, either way, wins over it. */
+	if (p->o->vm_default && !flag) {
+		flag = true;
+		for (size_t i = 0; i < p->spec->n_annotations; i++)
+			if (!strcmp(p->spec->annotations[i].key, "org.hull.isolation"))
+				flag = false;
+	}
+	if (vm_plan_wanted(p->spec, flag, &vm, err) < 0)
 		return -err->code;
 	if (!vm) {
 		if (p->o->kernel)

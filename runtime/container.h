@@ -27,6 +27,8 @@ struct rt_create_opts {
 	 * before the init goes on (netns/net.h); NULL for none. */
 	const struct net_plan *net;
 	bool vm;                     /* --vm: run process.args in a microVM */
+	bool vm_default;             /* global --vm: a microVM unless the annotation
+				      * org.hull.isolation says container */
 	const char *kernel;          /* --kernel: the microVM's guest kernel */
 	const char *vm_disk;         /* VM mode: this read-only root disk (an image's
 				      * cached erofs) instead of one built from root.path */

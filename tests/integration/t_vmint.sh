@@ -71,3 +71,28 @@ test_ct_vm_refusals() {
 	ct destroy --force "$n"   # an unreadable config needs --force
 	ct_gone "$n"
 }
+
+# The global --vm (what an engine's runtimeArgs or --runtime-flag pass,
+# before the verb) makes create choose a microVM: without /dev/kvm that is
+# the VM path's clear error, nothing left; the annotation
+# org.hull.isolation=container wins over it, and a bad annotation is still
+# refused.
+test_vm_global_flag_default() {
+	local out rc
+	make_bundle "$B" true
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" --vm create --bundle "$B" "${IDPREFIX}g" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "--vm create without kvm" "$out" "$rc" \
+		"microVM: /dev/kvm (VM isolation needs KVM): No such file"
+	jq_edit "$B" '.annotations = {"org.hull.isolation": "container"}'
+	nokvm timeout 15 "$HULL" --root "$STATE" --vm run --bundle "$B" "${IDPREFIX}g" ||
+		fail "--vm run with the annotation container: status $?"
+	state_empty
+	jq_edit "$B" '.annotations = {"org.hull.isolation": "vmm"}'
+	set +e
+	out=$(timeout 15 "$HULL" --root "$STATE" --vm create --bundle "$B" "${IDPREFIX}g" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "--vm with a bad annotation" "$out" "$rc" \
+		"org.hull.isolation is 'vmm'"
+}

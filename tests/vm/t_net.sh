@@ -196,13 +196,15 @@ _run_vm_adopt() {
 	mac=$(nsenter -t "$holder" -n ip -o link show eth0 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
 	b=$work/bundle-adopt
 	rm -rf "$b" && mkdir -p "$b" && cp -a "$work/rootfs" "$b/rootfs"
+	# busybox ping needs CAP_NET_RAW: the guest applies the spec's capabilities.
 	(cd "$b" && "$HULL" spec && jq --arg ns "/proc/$holder/ns/net" '
 		.process.args = ["sh", "-c", "cat /sys/class/net/eth0/address; " +
 			"ip -4 -o addr show eth0 | awk \"{print \\$4}\"; " +
 			"ip -6 -o addr show eth0 scope global | awk \"{print \\$4}\"; " +
 			"ping -c1 -W5 10.99.0.1 >/dev/null && echo v4-ok; " +
 			"ping -c1 -W5 fd99::1 >/dev/null && echo v6-ok"] |
-		.linux.namespaces |= map(if .type == "network" then .path = $ns else . end)' \
+		.linux.namespaces |= map(if .type == "network" then .path = $ns else . end) |
+		.process.capabilities |= with_entries(.value += ["CAP_NET_RAW"])' \
 		config.json > c.json && mv c.json config.json)
 	out=$(timeout -k 10 300 "$HULL" --root "$work/state-adopt" run --vm --bundle "$b" vm-adopt)
 	for want in "^$mac\$" "^10.99.0.2/24\$" "^fd99::2/64\$" "^v4-ok\$" "^v6-ok\$"; do

@@ -10,7 +10,8 @@
 #
 # HULL, HULL_VM_KERNEL: as for run.sh.  HULL_VM_BATCHES (default 4): boots;
 # HULL_VM_TEST_S (default 40): seconds allowed per test in a batch's timeout,
-# on top of HULL_VM_BOOT_S (default 90).  HULL_VM_CONSOLE=DIR keeps each
+# on top of HULL_VM_BOOT_S (default 90); HULL_VM_ENGINE_S (default 150) for
+# a test named *_engine_* (t_engine_vm.sh: podman).  HULL_VM_CONSOLE=DIR keeps each
 # boot's console (vmhost.sh --verbose) in DIR.  Ends with "N passed, N failed".
 set -u
 
@@ -21,6 +22,7 @@ KERNEL=${HULL_VM_KERNEL:-/var/cache/hull/kernel/vmlinux}
 batches=${HULL_VM_BATCHES:-4}
 test_s=${HULL_VM_TEST_S:-40}
 boot_s=${HULL_VM_BOOT_S:-90}
+engine_s=${HULL_VM_ENGINE_S:-150}
 # A locked-up test host VM kernel panics (and, with its panic=-1 and
 # QEMU's -no-reboot, ends the boot) once its soft lockup or RCU stall
 # detector fires, instead of idling to the batch timeout.  Both after 60 s,
@@ -49,7 +51,15 @@ boot() {
 	re="^($(IFS='|'; echo "$*"))\$"
 	boot=$((boot + 1))
 	start=$SECONDS
-	timeout_s=$((boot_s + test_s * $#))
+	timeout_s=$boot_s
+	for t in "$@"; do
+		# Engine tests run several microVMs through podman, and the
+		# first of a boot imports the image: 50-100 s each.
+		case $t in
+		*_engine_*) timeout_s=$((timeout_s + engine_s)) ;;
+		*) timeout_s=$((timeout_s + test_s)) ;;
+		esac
+	done
 	[ -n "${HULL_VM_CONSOLE:-}" ] && verbose=(--verbose)
 	echo "vm: boot $boot: $# tests, timeout ${timeout_s}s"
 	"$vmhost" --cgroup2 "${shares[@]}" --timeout "$timeout_s" \
