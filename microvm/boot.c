@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,11 +34,13 @@ static int read_kernel(int fd, struct kimage *k, struct rt_err *err)
 		return rt_err_set(err, EINVAL, "kernel: not a kernel image (size %lld)",
 				  (long long)st.st_size);
 	k->len = (size_t)st.st_size;
-	k->data = malloc(k->len);
-	if (!k->data)
-		return rt_err_set(err, ENOMEM, "kernel: out of memory");
-	if (pread(fd, k->data, k->len, 0) != (ssize_t)k->len)
-		return rt_err_sys(err, errno ? errno : EIO, "kernel: read");
+	/* Mapped, not read: only the loaded segments' pages are read from
+	 * the file (a vmlinux is half symbols), and nothing is copied twice. */
+	k->data = mmap(NULL, k->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (k->data == MAP_FAILED) {
+		k->data = NULL;
+		return rt_err_sys(err, errno, "kernel: mmap");
+	}
 	return 0;
 }
 
@@ -195,7 +198,8 @@ int vm_boot_load(struct vm *vm, const char *cmdline, const void *initrd, size_t 
 		else
 			r = load_bzimage(vm, &k, bp, &end, err);
 	}
-	free(k.data);
+	if (k.data)
+		munmap(k.data, k.len);
 	if (r < 0)
 		return r;
 	bp->hdr.type_of_loader = 0xff;

@@ -220,7 +220,9 @@ int vmm_run(const struct vmm_config *cfg, int *status, struct rt_err *err)
 	};
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &vm.t0);
+	vm.t0 = cfg->t0;
+	if (!vm.t0.tv_sec && !vm.t0.tv_nsec)
+		clock_gettime(CLOCK_MONOTONIC, &vm.t0);
 	atomic_init(&vm.status, -1);
 	atomic_init(&vm.stopping, false);
 	pthread_mutex_init(&vm.fail_lock, NULL);

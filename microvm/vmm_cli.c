@@ -205,6 +205,9 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 				       .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO } };
 	int c, status = 0;
 
+	/* Boot time counts from here, as QEMU's counts from its exec: the
+	 * initramfs is built on every start. */
+	clock_gettime(CLOCK_MONOTONIC, &o.cfg.t0);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
