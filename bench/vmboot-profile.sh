@@ -33,6 +33,7 @@ T=/sys/kernel/tracing
 mkdir -p "$out" || exit 1
 work=$(mktemp -d /tmp/hull-vmprof.XXXXXX)
 trap 'rm -rf "$work"; echo 0 > $T/tracing_on; [ -z "${thp_was:-}" ] || echo "$thp_was" > $thp' EXIT
+cp "$VMM" "$work/vmm" && VMM=$work/vmm     # not from the uncached 9p share
 mkdir -p "$work/rootfs/bin"
 cp /bin/busybox "$work/rootfs/bin/busybox"
 for a in true sh dmesg cat; do ln -s busybox "$work/rootfs/bin/$a"; done

@@ -41,6 +41,10 @@ thp_was=$(sed 's/.*\[\(.*\)\].*/\1/' $thp 2>/dev/null)
 [ -n "$thp_was" ] && echo "${HULL_THP:-advise}" > $thp 2>/dev/null
 work=$(mktemp -d /tmp/hull-vmboot.XXXXXX)
 trap 'rm -rf "$work"; [ -z "$thp_was" ] || echo "$thp_was" > $thp 2>/dev/null' EXIT
+# The VMM from the test host VM's tmpfs, as QEMU comes from its (cached)
+# root: the project tree is shared without caching, and an exec from it
+# pays for every page of the binary.
+cp "$VMM" "$work/vmm" && VMM=$work/vmm
 mkdir -p "$work/rootfs/bin"
 cp /bin/busybox "$work/rootfs/bin/busybox"
 for a in true sleep sh; do ln -s busybox "$work/rootfs/bin/$a"; done

@@ -196,9 +196,9 @@ static void io_exit(struct vcpu *c)
 		} else if (port == VM_PORT_BOOT && wr) {
 			if (!atomic_exchange(&vm->booted, true) && vm->cfg->boot_time)
 				fprintf(stderr, "hull-vmm: guest init started %.3f ms after VMM start "
-					"(first KVM_RUN at %.3f ms; exits to the VMM: %u port I/O, "
-					"%u MMIO)\n", vm_elapsed_us(vm) / 1000.0,
-					vm->first_run_us / 1000.0, (unsigned)atomic_load(&vm->n_pio),
+					"(setup ms:%s; first KVM_RUN at %.3f ms; exits to the VMM: "
+					"%u port I/O, %u MMIO)\n", vm_elapsed_us(vm) / 1000.0,
+					vm->marks, vm->first_run_us / 1000.0, (unsigned)atomic_load(&vm->n_pio),
 					(unsigned)atomic_load(&vm->n_mmio));
 		} else if (port == VM_PORT_KBD && wr && *data == 0xfe)
 			vm_request_stop(vm, -1, "the guest rebooted (kernel panic or reboot)");
