@@ -50,6 +50,36 @@ cp /bin/busybox "$work/rootfs/bin/busybox"
 for a in true sleep sh; do ln -s busybox "$work/rootfs/bin/$a"; done
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# With the host kernel's kvm_pio tracepoint (tracefs, as root), both VMMs
+# are also timed the same way from outside: from the exec of the VMM to the
+# guest init's first write to the boot port (0x5f4), both seen by the host
+# kernel.  run CMD... sets TRACE_MS to that (empty without tracefs).
+T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs nodev $T 2>/dev/null
+tracing=0
+if [ -d $T/events/kvm/kvm_pio ] && [ -w $T/trace_marker ]; then
+	tracing=1
+	echo 0 > $T/tracing_on
+	echo boot > $T/trace_clock
+	echo 'port == 0x5f4' > $T/events/kvm/kvm_pio/filter
+	echo 1 > $T/events/kvm/kvm_pio/enable
+fi
+run() {
+	local st
+	TRACE_MS=
+	[ $tracing = 1 ] || { "$@"; return; }
+	echo > $T/trace
+	echo 1 > $T/tracing_on
+	bash -c 'echo vmboot-exec > '"$T"'/trace_marker && exec "$@"' vmboot "$@"
+	st=$?
+	echo 0 > $T/tracing_on
+	TRACE_MS=$(awk 'function ts(   j) { for (j = 1; j <= NF; j++) if ($j ~ /^[0-9]+\.[0-9]+:$/) return substr($j, 1, length($j) - 1) + 0 }
+		/tracing_mark_write: vmboot-exec/ { t0 = ts() }
+		/kvm_pio:/ && t0 && !t1 { t1 = ts() }
+		END { if (t0 && t1) printf "%.1f", (t1 - t0) * 1000 }' $T/trace)
+	return $st
+}
 mean() { awk '{ s += $1 } END { printf "%.1f", s / NR }'; }
 
 # The same initramfs for both: hull builds it (its own guest init and the
@@ -59,7 +89,7 @@ mean() { awk '{ s += $1 } END { printf "%.1f", s / NR }'; }
 CMDLINE="console=ttyS0 quiet loglevel=0 reboot=k panic=-1 pci=off nomodules no_timer_check tsc=reliable i8042.noaux 8250.nr_uarts=2 rdinit=/init"
 
 qemu_run() { # EXIT_PORT
-	$QEMU -M microvm,acpi=off -accel kvm -cpu host -m $MEM -smp 1 -nodefaults \
+	run $QEMU -M microvm,acpi=off -accel kvm -cpu host -m $MEM -smp 1 -nodefaults \
 		-no-user-config -display none -serial null -no-reboot \
 		-device isa-debug-exit,iobase="$1",iosize=4 \
 		-kernel "$BZIMAGE" -initrd "$work/initrd" -append "$CMDLINE" </dev/null >/dev/null \
@@ -71,19 +101,25 @@ qemu_run() { # EXIT_PORT
 	fi
 }
 
-hull_init=() hull_bz=() hull_true=() qemu_init=() qemu_true=()
+boot_ms() { sed -n 's/.*guest init started \([0-9.]*\) ms.*/\1/p' "$work/vmm.err"; }
+hull_init=() hull_bz=() hull_true=() qemu_init=() qemu_true=() tr_hull=() tr_bz=() tr_qemu=()
 for _ in $(seq "$N"); do
-	hull_init+=("$("$VMM" --boot-time --kernel "$KERNEL" --mem $MEM --rootfs "$work/rootfs" -- \
-		/bin/true 2>&1 >/dev/null | sed -n 's/.*guest init started \([0-9.]*\) ms.*/\1/p')")
+	run "$VMM" --boot-time --kernel "$KERNEL" --mem $MEM --rootfs "$work/rootfs" -- \
+		/bin/true >/dev/null 2>"$work/vmm.err"
+	hull_init+=("$(boot_ms)") tr_hull+=("$TRACE_MS")
 	# The same bzImage QEMU boots (it decompresses itself in the guest).
 	t0=$(now_ms)
-	hull_bz+=("$("$VMM" --boot-time --kernel "$BZIMAGE" --mem $MEM --rootfs "$work/rootfs" -- \
-		/bin/true 2>&1 >/dev/null | sed -n 's/.*guest init started \([0-9.]*\) ms.*/\1/p')")
+	run "$VMM" --boot-time --kernel "$BZIMAGE" --mem $MEM --rootfs "$work/rootfs" -- \
+		/bin/true >/dev/null 2>"$work/vmm.err"
 	t1=$(now_ms)
+	hull_bz+=("$(boot_ms)") tr_bz+=("$TRACE_MS")
 	hull_true+=($((t1 - t0)))
 	t0=$(now_ms); qemu_run 0x5f4; t1=$(now_ms); qemu_init+=($((t1 - t0)))
-	t0=$(now_ms); qemu_run 0x5f0; t1=$(now_ms); qemu_true+=($((t1 - t0)))
+	t0=$(now_ms); qemu_run 0x5f0; t1=$(now_ms); qemu_true+=($((t1 - t0))) tr_qemu+=("$TRACE_MS")
 done
+[ $tracing = 1 ] && { echo 0 > $T/events/kvm/kvm_pio/enable; echo 0 > $T/events/kvm/kvm_pio/filter; }
+echo "samples (ms): hull vmlinux ${hull_init[*]} | hull bzImage ${hull_bz[*]} | qemu ${qemu_init[*]}"
+[ $tracing = 1 ] && echo "traced (ms): hull vmlinux ${tr_hull[*]} | hull bzImage ${tr_bz[*]} | qemu ${tr_qemu[*]}"
 
 # Memory: a guest that sleeps; sample the VMM once the guest is up (the
 # same settle time for QEMU, which cannot tell).
@@ -112,5 +148,11 @@ echo "iterations: $N, guest RAM $MEM MiB, 1 vCPU; THP: shmem $(cat $thp 2>/dev/n
 printf '%-16s %10s %10s %8s\n' figure hull qemu ratio
 printf '%-16s %10s %10s %8s\n' boot_to_init_ms "$hb" "$qi" "$(echo "$hb $qi" | awk '{printf "%.2f", $1/$2}')"
 printf '%-16s %10s %10s %8s\n' "  (vmlinux)" "$hi" "$qi" "$(echo "$hi $qi" | awk '{printf "%.2f", $1/$2}')"
+if [ $tracing = 1 ]; then
+	a=$(printf '%s\n' "${tr_bz[@]}" | mean) b=$(printf '%s\n' "${tr_hull[@]}" | mean)
+	c=$(printf '%s\n' "${tr_qemu[@]}" | mean)
+	printf '%-16s %10s %10s %8s\n' exec_to_init_ms "$a" "$c" "$(echo "$a $c" | awk '{printf "%.2f", $1/$2}')"
+	printf '%-16s %10s %10s %8s\n' "  (vmlinux)" "$b" "$c" "$(echo "$b $c" | awk '{printf "%.2f", $1/$2}')"
+fi
 printf '%-16s %10s %10s %8s\n' run_true_ms "$ht" "$qt" "$(echo "$ht $qt" | awk '{printf "%.2f", $1/$2}')"
 printf '%-16s %10s %10s %8s\n' overhead_kib "$hull_ovh" "$qemu_ovh" "$(echo "$hull_ovh $qemu_ovh" | awk '{printf "%.2f", $1/$2}')"
