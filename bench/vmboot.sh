@@ -5,13 +5,18 @@
 # HULL_VMM (default ./hull-vmm), HULL_VM_KERNEL (default hull's vmlinux),
 # HULL_VM_BZIMAGE (QEMU boots the bzImage: no PVH note in hull's kernel).
 #
-# Figures (means over ITERATIONS, default 5):
+# Figures (medians over ITERATIONS, default 5):
 #  boot_to_init_ms  both booting the bzImage (and hull's ELF vmlinux, which
 #                   skips the decompression, on a second line);
 #                   hull: VMM start -> the guest init's first port write
 #                   (the VMM logs it); qemu: process start -> the same port
 #                   write, which an isa-debug-exit device at that port turns
-#                   into QEMU's exit (so QEMU is charged its own exec)
+#                   into QEMU's exit (so QEMU is charged its own exec,
+#                   hull its initramfs build: the VMM's clock starts at
+#                   its main())
+#  exec_to_init_ms  with tracefs: both from the exec of the VMM to the
+#                   guest's first boot-port write, by the host kernel's
+#                   kvm_pio tracepoint (the same clock for both)
 #  run_true_ms      wall time of a whole VM (bzImage) running /bin/true to its exit
 #                   status (hull: the exit port; qemu: isa-debug-exit there)
 #  overhead_kib     the VMM's resident memory that is not guest RAM
@@ -80,7 +85,9 @@ run() {
 		END { if (t0 && t1) printf "%.1f", (t1 - t0) * 1000 }' $T/trace)
 	return $st
 }
-mean() { awk '{ s += $1 } END { printf "%.1f", s / NR }'; }
+# Medians: a nested boot under TCG on a shared machine has outliers of
+# several seconds (a neighbour's job, a huge page compaction).
+mean() { sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # The same initramfs for both: hull builds it (its own guest init and the
 # rootfs), and dumps it with --dump-initrd.
@@ -144,7 +151,7 @@ qemu_ovh=$((qemu_rss - hull_guest))
 hb=$(printf '%s\n' "${hull_bz[@]}" | mean)
 hi=$(printf '%s\n' "${hull_init[@]}" | mean); ht=$(printf '%s\n' "${hull_true[@]}" | mean)
 qi=$(printf '%s\n' "${qemu_init[@]}" | mean); qt=$(printf '%s\n' "${qemu_true[@]}" | mean)
-echo "iterations: $N, guest RAM $MEM MiB, 1 vCPU; THP: shmem $(cat $thp 2>/dev/null), anonymous $(cat ${thp%/*}/enabled 2>/dev/null)"
+echo "iterations: $N (medians), guest RAM $MEM MiB, 1 vCPU; THP: shmem $(cat $thp 2>/dev/null), anonymous $(cat ${thp%/*}/enabled 2>/dev/null)"
 printf '%-16s %10s %10s %8s\n' figure hull qemu ratio
 printf '%-16s %10s %10s %8s\n' boot_to_init_ms "$hb" "$qi" "$(echo "$hb $qi" | awk '{printf "%.2f", $1/$2}')"
 printf '%-16s %10s %10s %8s\n' "  (vmlinux)" "$hi" "$qi" "$(echo "$hi $qi" | awk '{printf "%.2f", $1/$2}')"
