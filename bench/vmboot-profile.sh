@@ -47,6 +47,10 @@ thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 thp_was=$(sed 's/.*\[\(.*\)\].*/\1/' $thp 2>/dev/null)
 [ -n "$thp_was" ] && echo "${HULL_THP:-advise}" > $thp
 echo "shmem THP: $(cat $thp 2>/dev/null); anonymous THP: $(cat ${thp%/*}/enabled 2>/dev/null)"
+# Warm the page cache for both alike (the test host VM reads / over 9p):
+# the kernel images, and QEMU's binary and libraries.
+cat "$KERNEL" "$BZIMAGE" > /dev/null
+qemu-system-x86_64 -M microvm -accel kvm -display none -version > /dev/null
 echo boot > $T/trace_clock
 echo 65536 > $T/buffer_size_kb
 echo 0 > $T/tracing_on

@@ -109,6 +109,10 @@ qemu_run() { # EXIT_PORT
 }
 
 boot_ms() { sed -n 's/.*guest init started \([0-9.]*\) ms.*/\1/p' "$work/vmm.err"; }
+# Warm the page cache for both alike (the test host VM reads / over 9p):
+# the kernel images, and QEMU's binary and libraries.
+cat "$KERNEL" "$BZIMAGE" > /dev/null
+qemu-system-x86_64 -M microvm -accel kvm -display none -version > /dev/null
 hull_init=() hull_bz=() hull_true=() qemu_init=() qemu_true=() tr_hull=() tr_bz=() tr_qemu=()
 for _ in $(seq "$N"); do
 	run "$VMM" --boot-time --kernel "$KERNEL" --mem $MEM --rootfs "$work/rootfs" -- \
