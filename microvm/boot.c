@@ -18,60 +18,79 @@
 #define BZ_LOAD_ADDR VM_HIMEM
 #define LOAD_PHYSICAL_ADDR 0x1000000ULL   /* where a bzImage decompresses to */
 
+/* The kernel file: its size and its first bytes (ELF and program headers,
+ * or the bzImage's setup header).  The loaded parts are read from the file
+ * straight into guest RAM: no copy of the file in the VMM, and the file's
+ * symbols (half of a vmlinux) are never read. */
+#define KHEAD (64 * 1024)
 struct kimage {
-	uint8_t *data;
-	size_t len;
+	int fd;
+	uint64_t size;
+	uint8_t head[KHEAD];
+	size_t head_len;
 };
 
 static int read_kernel(int fd, struct kimage *k, struct rt_err *err)
 {
 	struct stat st;
+	ssize_t n;
 
 	if (fstat(fd, &st) < 0)
 		return rt_err_sys(err, errno, "kernel");
 	if (!S_ISREG(st.st_mode) || st.st_size < 1024 || (uint64_t)st.st_size > KERNEL_MAX)
 		return rt_err_set(err, EINVAL, "kernel: not a kernel image (size %lld)",
 				  (long long)st.st_size);
-	k->len = (size_t)st.st_size;
-	k->data = malloc(k->len);
-	if (!k->data)
-		return rt_err_set(err, ENOMEM, "kernel: out of memory");
-	if (pread(fd, k->data, k->len, 0) != (ssize_t)k->len)
-		return rt_err_sys(err, errno ? errno : EIO, "kernel: read");
+	k->fd = fd;
+	k->size = (uint64_t)st.st_size;
+	n = pread(fd, k->head, sizeof(k->head), 0);
+	if (n < 1024)
+		return rt_err_sys(err, n < 0 ? errno : EIO, "kernel: read");
+	k->head_len = (size_t)n;
 	return 0;
 }
 
-/* Copies [src, src + len) to guest-physical gpa and zeroes up to memsz. */
-static int place(struct vm *vm, uint64_t gpa, const void *src, uint64_t len, uint64_t memsz,
-		 struct rt_err *err)
+/* Reads len bytes at file offset off to guest-physical gpa and zeroes
+ * the rest up to memsz (an ELF segment's bss). */
+static int place(struct vm *vm, const struct kimage *k, uint64_t gpa, uint64_t off, uint64_t len,
+		 uint64_t memsz, struct rt_err *err)
 {
 	uint8_t *dst = vm_mem_ptr(&vm->mem, gpa, memsz);
 
 	if (!dst || len > memsz)
 		return rt_err_set(err, ENOMEM, "kernel: segment at 0x%llx (%llu bytes) does not fit "
 				  "in guest RAM", (unsigned long long)gpa, (unsigned long long)memsz);
-	memcpy(dst, src, len);
-	memset(dst + len, 0, memsz - len);
+	if (off > k->size || len > k->size - off)
+		return rt_err_set(err, EINVAL, "kernel: segment outside the file");
+	while (len) {
+		ssize_t n = pread(k->fd, dst, len, (off_t)off);
+
+		if (n <= 0)
+			return rt_err_sys(err, n < 0 ? errno : EIO, "kernel: read");
+		dst += n, off += (uint64_t)n, len -= (uint64_t)n, memsz -= (uint64_t)n;
+	}
+	memset(dst, 0, memsz);
 	return 0;
 }
 
 static int load_elf(struct vm *vm, const struct kimage *k, struct boot_params *bp,
 		    uint64_t *end, struct rt_err *err)
 {
-	const Elf64_Ehdr *eh = (const void *)k->data;
+	const Elf64_Ehdr *eh = (const void *)k->head;
 
-	if (k->len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	if (k->head_len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh->e_phoff > k->len || eh->e_phnum > (k->len - eh->e_phoff) / sizeof(Elf64_Phdr))
-		return rt_err_set(err, EINVAL, "kernel: not an x86-64 ELF vmlinux");
+	    eh->e_phoff > k->head_len ||
+	    eh->e_phnum > (k->head_len - eh->e_phoff) / sizeof(Elf64_Phdr))
+		return rt_err_set(err, EINVAL, "kernel: not an x86-64 ELF vmlinux (or its program "
+				  "headers are not in its first %d KiB)", KHEAD >> 10);
 	for (int i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const void *)(k->data + eh->e_phoff + i * sizeof(*ph));
+		const Elf64_Phdr *ph = (const void *)(k->head + eh->e_phoff + i * sizeof(*ph));
 
 		if (ph->p_type != PT_LOAD)
 			continue;
-		if (ph->p_offset > k->len || ph->p_filesz > k->len - ph->p_offset)
+		if (ph->p_offset > k->size || ph->p_filesz > k->size - ph->p_offset)
 			return rt_err_set(err, EINVAL, "kernel: ELF segment %d outside the file", i);
-		if (place(vm, ph->p_paddr, k->data + ph->p_offset, ph->p_filesz, ph->p_memsz, err) < 0)
+		if (place(vm, k, ph->p_paddr, ph->p_offset, ph->p_filesz, ph->p_memsz, err) < 0)
 			return -err->code;
 		if (ph->p_paddr + ph->p_memsz > *end)
 			*end = ph->p_paddr + ph->p_memsz;
@@ -91,19 +110,20 @@ static int load_elf(struct vm *vm, const struct kimage *k, struct boot_params *b
 static int load_bzimage(struct vm *vm, const struct kimage *k, struct boot_params *bp,
 			uint64_t *end, struct rt_err *err)
 {
-	struct setup_header *h = (void *)(k->data + 0x1f1);
+	struct setup_header *h = (void *)(k->head + 0x1f1);
 	unsigned setup_sects = h->setup_sects ? h->setup_sects : 4;
-	size_t hdr_end = 0x202 + k->data[0x201];
+	size_t hdr_end = 0x202 + k->head[0x201];
 	size_t off = (setup_sects + 1) * 512ULL;
 
-	if (h->header != 0x53726448 || h->version < 0x020c || hdr_end > k->len || off >= k->len)
+	if (h->header != 0x53726448 || h->version < 0x020c || hdr_end > k->head_len ||
+	    off >= k->size)
 		return rt_err_set(err, EINVAL, "kernel: not a bzImage of boot protocol 2.12 or later");
 	if (!(h->xloadflags & XLF_KERNEL_64))
 		return rt_err_set(err, EINVAL, "kernel: the bzImage has no 64-bit entry point");
-	memcpy((uint8_t *)bp + 0x1f1, k->data + 0x1f1, hdr_end - 0x1f1);
-	if (place(vm, BZ_LOAD_ADDR, k->data + off, k->len - off, k->len - off, err) < 0)
+	memcpy((uint8_t *)bp + 0x1f1, k->head + 0x1f1, hdr_end - 0x1f1);
+	if (place(vm, k, BZ_LOAD_ADDR, off, k->size - off, k->size - off, err) < 0)
 		return -err->code;
-	*end = BZ_LOAD_ADDR + (k->len - off);
+	*end = BZ_LOAD_ADDR + (k->size - off);
 	/* The decompressor writes the kernel at LOAD_PHYSICAL_ADDR. */
 	if (LOAD_PHYSICAL_ADDR + h->init_size > *end)
 		*end = LOAD_PHYSICAL_ADDR + h->init_size;
@@ -143,8 +163,9 @@ static int place_initrd(struct vm *vm, struct boot_params *bp, const void *initr
 	if (len >= max || addr < kernel_end)
 		return rt_err_set(err, ENOMEM, "the initramfs (%zu KiB) does not fit in guest RAM "
 				  "above the kernel: give the VM more memory", len >> 10);
-	if (place(vm, addr, initrd, len, len, err) < 0)
-		return -err->code;
+	if (!vm_mem_ptr(&vm->mem, addr, len))
+		return rt_err_set(err, ENOMEM, "the initramfs does not fit in guest RAM");
+	memcpy(vm_mem_ptr(&vm->mem, addr, len), initrd, len);
 	bp->hdr.ramdisk_image = (uint32_t)addr;
 	bp->hdr.ramdisk_size = (uint32_t)len;
 	bp->ext_ramdisk_image = (uint32_t)(addr >> 32);
@@ -177,7 +198,7 @@ static void write_gdt_and_page_tables(struct vm *vm)
 int vm_boot_load(struct vm *vm, const char *cmdline, const void *initrd, size_t initrd_len,
 		 struct rt_err *err)
 {
-	struct kimage k = {0};
+	_cleanup_free_ struct kimage *k = calloc(1, sizeof(*k));
 	struct boot_params *bp = vm_mem_ptr(&vm->mem, VM_ZERO_PAGE, sizeof(*bp));
 	char *cl = vm_mem_ptr(&vm->mem, VM_CMDLINE, VM_CMDLINE_MAX);
 	uint64_t end = 0;
@@ -187,15 +208,16 @@ int vm_boot_load(struct vm *vm, const char *cmdline, const void *initrd, size_t 
 		return rt_err_set(err, ENOMEM, "guest RAM below %d MiB", VMM_MIN_MEM_MIB);
 	if (strlen(cmdline) >= VM_CMDLINE_MAX)
 		return rt_err_set(err, E2BIG, "kernel command line over %d bytes", VM_CMDLINE_MAX - 1);
-	r = read_kernel(vm->cfg->kernel_fd, &k, err);
+	if (!k)
+		return rt_err_set(err, ENOMEM, "kernel: out of memory");
+	r = read_kernel(vm->cfg->kernel_fd, k, err);
 	if (r == 0) {
 		memset(bp, 0, sizeof(*bp));
-		if (!memcmp(k.data, ELFMAG, SELFMAG))
-			r = load_elf(vm, &k, bp, &end, err);
+		if (!memcmp(k->head, ELFMAG, SELFMAG))
+			r = load_elf(vm, k, bp, &end, err);
 		else
-			r = load_bzimage(vm, &k, bp, &end, err);
+			r = load_bzimage(vm, k, bp, &end, err);
 	}
-	free(k.data);
 	if (r < 0)
 		return r;
 	bp->hdr.type_of_loader = 0xff;

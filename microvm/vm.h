@@ -104,6 +104,9 @@ struct vm {
 	pthread_mutex_t fail_lock;
 	struct timespec t0;
 	atomic_bool booted;         /* the guest init reported in */
+	uint64_t first_run_us;      /* vCPU 0's first KVM_RUN (--boot-time) */
+	char marks[192];            /* setup steps' end times (--boot-time) */
+	atomic_uint_fast32_t n_pio, n_mmio;  /* exits to the VMM so far (--boot-time) */
 };
 
 /* mem.c */

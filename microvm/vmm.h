@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "runtime/err.h"
 
@@ -26,6 +27,7 @@ struct vmm_config {
 	bool terminal;            /* stdin/stdout are a terminal: one console port (hvc0) */
 	bool debug;               /* kernel log on stderr */
 	bool boot_time;           /* log time from VMM start to guest init */
+	struct timespec t0;       /* VMM start (CLOCK_MONOTONIC), or zero: vmm_run's start */
 	const char *cmdline_extra;
 	int tap_fd;               /* virtio-net over this tap; -1: no network device */
 	uint8_t mac[6];           /* the guest's MAC address */

@@ -217,6 +217,9 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 				       .tap_fd = -1 } };
 	int c, status = 0, li = -1;
 
+	/* Boot time counts from here, as QEMU's counts from its exec: the
+	 * initramfs is built on every start. */
+	clock_gettime(CLOCK_MONOTONIC, &o.cfg.t0);
 	opterr = 0;
 	optind = 1;
 	vmm_net_init(&o.net);

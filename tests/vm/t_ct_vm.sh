@@ -56,7 +56,7 @@ test_ct_vm_busybox_init_pid1() {
 		t0=$SECONDS
 		ctv "$verb" --timeout 120 "$n"
 		took=$((SECONDS - t0))
-		[ "$took" -lt 60 ] || fail "$verb took ${took}s: killed at the timeout?"
+		[ "$took" -lt 60 ] || fail "round $round: $verb took ${took}s: killed at the timeout? console: $(tail -n 30 "$log")"
 		expect_eq "shutdown actions run" "$(grep -c ct-shutdown-marker "$log")" "$round"
 		expect_eq "halts" "$(grep -c "Requesting system halt" "$log")" "$round"
 		[ ! -e "/proc/$pid" ] || fail "the VMM $pid still runs after $verb"
