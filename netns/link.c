@@ -82,25 +82,36 @@ int net_set_up(struct nl_sock *sk, const char *name, struct rt_err *err)
 	return r < 0 ? net_nl_fail(err, r, name) : 0;
 }
 
-/* IPv6 addresses skip duplicate address detection: the subnet is ours,
- * and a tentative address would make the first packets fail. */
-static int add_addr(struct nl_sock *sk, int ifindex, int family, const void *ip, int prefix,
-		    const char *what, struct rt_err *err)
+struct rtnl_addr *net_addr_new(int ifindex, int family, const void *ip, int prefix,
+			       struct rt_err *err)
 {
 	_cleanup_nladdr_ struct nl_addr *a = nl_addr_build(family, ip,
 							   family == AF_INET ? 4 : 16);
 	struct rtnl_addr *ra = rtnl_addr_alloc();
-	int r;
 
 	if (!a || !ra) {
 		if (ra)
 			rtnl_addr_put(ra);
-		return rt_err_set(err, ENOMEM, "out of memory");
+		rt_err_set(err, ENOMEM, "out of memory");
+		return NULL;
 	}
 	nl_addr_set_prefixlen(a, prefix);
 	rtnl_addr_set_ifindex(ra, ifindex);
 	rtnl_addr_set_local(ra, a);
 	rtnl_addr_set_prefixlen(ra, prefix);
+	return ra;
+}
+
+/* IPv6 addresses skip duplicate address detection: the subnet is ours,
+ * and a tentative address would make the first packets fail. */
+static int add_addr(struct nl_sock *sk, int ifindex, int family, const void *ip, int prefix,
+		    const char *what, struct rt_err *err)
+{
+	struct rtnl_addr *ra = net_addr_new(ifindex, family, ip, prefix, err);
+	int r;
+
+	if (!ra)
+		return -err->code;
 	if (family == AF_INET6)
 		rtnl_addr_set_flags(ra, IFA_F_NODAD);
 	r = rtnl_addr_add(sk, ra, NLM_F_CREATE | NLM_F_REPLACE);

@@ -24,6 +24,10 @@ static inline void net_addr_putp(struct nl_addr **a) { if (*a) nl_addr_put(*a); 
 int net_nl_fail(struct rt_err *err, int nlerr, const char *what);
 struct nl_sock *net_route_socket(struct rt_err *err);
 int net_set_up(struct nl_sock *sk, const char *name, struct rt_err *err);
+/* An address object for ip/prefix on ifindex, to add or delete (the
+ * caller puts it); NULL with err set. */
+struct rtnl_addr *net_addr_new(int ifindex, int family, const void *ip, int prefix,
+			       struct rt_err *err);
 /* fn(arg) inside the namespace nsfd, then back (hull has no threads). */
 int net_in_ns(int nsfd, int (*fn)(void *arg, struct rt_err *err), void *arg,
 	      struct rt_err *err);

@@ -215,19 +215,11 @@ int net_adopt_plan(int nsfd, struct net_adopt *a, struct rt_err *err)
 static int del_addr(struct nl_sock *sk, int ifindex, int family, const void *ip, int prefix,
 		    struct rt_err *err)
 {
-	_cleanup_nladdr_ struct nl_addr *a = nl_addr_build(family, ip, family == AF_INET ? 4 : 16);
-	struct rtnl_addr *ra = rtnl_addr_alloc();
+	struct rtnl_addr *ra = net_addr_new(ifindex, family, ip, prefix, err);
 	int r;
 
-	if (!a || !ra) {
-		if (ra)
-			rtnl_addr_put(ra);
-		return rt_err_set(err, ENOMEM, "out of memory");
-	}
-	nl_addr_set_prefixlen(a, prefix);
-	rtnl_addr_set_ifindex(ra, ifindex);
-	rtnl_addr_set_local(ra, a);
-	rtnl_addr_set_prefixlen(ra, prefix);
+	if (!ra)
+		return -err->code;
 	r = rtnl_addr_delete(sk, ra, 0);
 	rtnl_addr_put(ra);
 	return r < 0 && r != -NLE_NOADDR && r != -NLE_OBJ_NOTFOUND ? net_nl_fail(err, r, "address") : 0;
