@@ -262,7 +262,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hull: %s\n", err.msg);
 		if (rt_log_to_file())
 			rt_log(RT_LOG_ERROR, "%s", err.msg);
-		return 1;
+		/* -N: an error that has its own status (exec: 127, command not found) */
+		return rc < -1 && rc >= -255 ? -rc : 1;
 	}
 	return rc;
 }

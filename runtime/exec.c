@@ -14,6 +14,7 @@
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/util.h"
+#include "runtime/vm_exec.h"
 #include "cgroups/cgroup.h"
 
 #include <errno.h>
@@ -46,6 +47,7 @@ struct exec_plan {
 	int root_fd;                 /* the init's root (O_PATH), when joining its mount ns */
 	int ns_flags;
 	bool relay;
+	bool vm;                     /* VM-isolated: the guest's agent runs it (vm_exec.c) */
 };
 
 static void exec_plan_clear(struct exec_plan *p)
@@ -213,11 +215,13 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 	for (size_t i = 0; i < p->st.n_annotations; i++)
 		if (!strcmp(p->st.annotations[i].key, "org.hull.isolation") &&
 		    !strcmp(p->st.annotations[i].value, "vm"))
-			return rt_err_set(err, ENOTSUP, "exec is not supported in a VM-isolated "
-					  "container yet (its processes run in the guest)");
+			p->vm = true;
 	if (rt_container_load_config(o->root, o->id, &p->spec, err) < 0 ||
 	    plan_process(p, err) < 0)
 		return -err->code;
+	/* The process runs in the guest: its agent applies the rest. */
+	if (p->vm)
+		return 0;
 	if (p->spec->linux_.seccomp &&
 	    rt_seccomp_plan_new(p->spec->linux_.seccomp, &p->seccomp, err) < 0)
 		return rt_err_wrap(err, "linux.seccomp");
@@ -351,6 +355,12 @@ int rt_container_exec(const struct rt_exec_opts *o, int *status, struct rt_err *
 	r = exec_plan_build(o, &p, err);
 	if (r < 0)
 		goto out;
+	if (p.vm) {
+		_cleanup_free_ char *sock = rt_state_path(o->root, o->id, "vsock.sock");
+		r = sock ? rt_vm_exec(o, p.proc, sock, status, err)
+			 : rt_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = rt_err_sys(err, errno, "socketpair");
 		goto out;
