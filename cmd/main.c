@@ -37,7 +37,8 @@ static const struct cmd_verb verbs[] = {
 	  "[--user UID[:GID]] [--cap CAP]... [--no-new-privs] [--pid-file FILE] "
 	  "[--console-socket SOCK] [--preserve-fds N] ID [CMD [ARG...]]",
 	  "run a new process in a running container (--additional-gids is refused: use "
-	  "--process; runc's --apparmor, --process-label and --cgroup are accepted and ignored)" },
+	  "--process; runc's --apparmor, --process-label and --cgroup are accepted and ignored; "
+	  "in a VM container the guest's agent runs it, over vsock)" },
 	{ "list", cmd_list, "list [--format table|json] [--quiet]", "list containers" },
 	{ "ps", cmd_ps, "ps [--format table|json] ID [PS_ARGS...]", "show the container's processes" },
 	{ "pause", cmd_pause, "pause ID", "freeze every process of a container" },
