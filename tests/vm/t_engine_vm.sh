@@ -204,7 +204,8 @@ test_engine_vm_podman_global_vm_flag() {
 # containerd (its own daemon, in a network namespace of its own, state under
 # $work) with the runc shim pointed at hull: ctr run --annotation
 # org.hull.isolation=vm runs the workload in the guest, with its output and
-# exit status; the daemon is stopped by pid at the end.
+# exit status, and ctr task exec into it works; the daemon is stopped by
+# pid at the end.
 test_engine_vm_containerd_run() {
 	local d=$work/ctrd out rc
 	command -v containerd >/dev/null && command -v containerd-shim-runc-v2 >/dev/null ||
@@ -248,6 +249,20 @@ test_engine_vm_containerd_run() {
 	ectr run --rm --runc-binary "$work/engine/hull-rt" --runc-root "$d/containerd/runc-root" \
 		--annotation org.hull.isolation=vm localhost/hbb:latest vm2 sh -c 'exit 3' || rc=$?
 	expect_eq "exit status" "$rc" 3
+	# ctr task exec: the shim's hull exec --detach --pid-file; the guest
+	# runs it, its output and exit status come back.
+	ectr run -d --runc-binary "$work/engine/hull-rt" --runc-root "$d/containerd/runc-root" \
+		--annotation org.hull.isolation=vm localhost/hbb:latest vm3 \
+		sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done' > /dev/null
+	rc=0
+	out=$(ectr task exec --exec-id e1 vm3 sh -c 'echo hi-exec; exit 4') || rc=$?
+	expect_eq "task exec output" "$out" hi-exec
+	expect_eq "task exec status" "$rc" 4
+	ectr task kill -s SIGKILL vm3
+	for _ in $(seq 60); do ectr task delete vm3 > /dev/null 2>&1 && break; sleep 0.5; done
+	ectr container rm vm3
+	grep -q "runc-root/hullvm .*exec " "$work/engine/rt.log" ||
+		fail "the shim never ran hull exec: $(cut -c1-80 "$work/engine/rt.log" | tr '\n' '|')"
 	expect_eq "tasks left" "$(ectr task ls -q)" ""
 	expect_eq "containers left" "$(ectr container ls -q)" ""
 	expect_eq "VMM processes left" "$(vmm_pids | tr '\n' ' ')" ""
