@@ -2,7 +2,9 @@
  * container's cgroup and namespaces (through a pidfd, all at once), then
  * clones the process with CLONE_PARENT so it is hull's own child; the
  * process applies its attributes and execs, reporting failures over the
- * sync socket (EOF there means the exec happened). */
+ * sync socket (EOF there means the exec happened).  In a VM-isolated
+ * container the process is the guest's: runtime/vm_exec.c asks the guest's
+ * agent for it, from the same planned process. */
 #include "config.h"
 #include "runtime/container.h"
 #include "runtime/cleanup.h"
