@@ -277,9 +277,9 @@ test_engine_vm_containerd_run() {
 # ["--vm"] (hull's global flag) boots a VM without any annotation;
 # --annotation org.hull.isolation=vm on the plain "hull" runtime does too
 # where dockerd has it (API 1.43, Docker 24; not Debian's 20.10), and that
-# runtime without it runs a namespace container.
+# runtime without it runs a namespace container; docker exec into the VM.
 test_engine_vm_docker_runtime_args() {
-	local d=$work/dockerd out rc rel api
+	local d=$work/dockerd out rc rel api id
 	command -v dockerd >/dev/null && command -v docker >/dev/null ||
 		{ echo "skipped: Docker is not installed"; return 0; }
 	eng_setup || return 0
@@ -328,6 +328,14 @@ test_engine_vm_docker_runtime_args() {
 	fi
 	expect_eq "plain runtime: a container" \
 		"$(edk run --rm --network none --runtime hull hbb:latest uname -r)" "$(uname -r)"
+	# docker exec into the VM: the guest runs it, with its exit status.
+	id=$(edk run -d --network none --runtime hull-vm hbb:latest \
+		sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done')
+	rc=0
+	out=$(edk exec "$id" sh -c 'echo hi-docker-exec; exit 5') || rc=$?
+	expect_eq "docker exec output" "$out" hi-docker-exec
+	expect_eq "docker exec status" "$rc" 5
+	edk rm -f "$id" > /dev/null
 	expect_eq "containers left" "$(edk ps -aq)" ""
 	expect_eq "VMM processes left" "$(vmm_pids | tr '\n' ' ')" ""
 }
