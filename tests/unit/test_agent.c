@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -285,6 +287,40 @@ Test(agent_exec, tty_has_the_size_given, .timeout = 20)
 	cr_assert_eq(r.rc, 0, "%s", r.err.msg);
 	cr_assert_eq(r.status, 4);
 	cr_assert(strstr(r.out, "24 80"), "%s", r.out);
+}
+
+/* The host terminal's size goes along at the start and on SIGWINCH. */
+Test(agent_exec, window_size_follows_sigwinch, .timeout = 20)
+{
+	static char *env[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	struct rt_process pr = { .args = ARGV("sh", "-c", "stty size; sleep 2; stty size"),
+				 .n_args = 3, .env = env, .n_env = 1, .cwd = "/", .terminal = true };
+	struct winsize ws = { 30, 100, 0, 0 };
+	int sv[2], out = memfd_create("out", 0), status = -1, m, t;
+	struct rt_err err = { 0 };
+	pid_t agent = start_agent(sv), k;
+	char buf[256];
+
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	cr_assert(m >= 0 && unlockpt(m) == 0);
+	t = open(ptsname(m), O_RDWR | O_NOCTTY);
+	cr_assert_geq(t, 0);
+	ioctl(t, TIOCSWINSZ, &ws);
+	k = fork();
+	if (k == 0) {
+		usleep(1000 * 1000);
+		ws = (struct winsize){ 33, 111, 0, 0 };
+		ioctl(t, TIOCSWINSZ, &ws);
+		kill(getppid(), SIGWINCH);
+		_exit(0);
+	}
+	cr_assert_eq(rt_vm_exec_start(sv[0], &pr, 30, 100, &status, &err), 0, "%s", err.msg);
+	cr_assert_eq(rt_vm_exec_relay(sv[0], &(struct rt_vm_io){ -1, out, -1, t }, &status, &err),
+		     0, "%s", err.msg);
+	waitpid(k, NULL, 0);
+	waitpid(agent, NULL, 0);
+	slurp(out, buf, sizeof(buf));
+	cr_assert(strstr(buf, "30 100") && strstr(buf, "33 111"), "%s", buf);
 }
 
 Test(agent_exec, large_stdin_through_cat, .timeout = 30)
