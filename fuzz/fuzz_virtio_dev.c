@@ -1,11 +1,13 @@
-/* libFuzzer target: the virtio-mmio transport with the blk, rng, console
- * and net devices behind it.  Each input starts from a freshly reset,
+/* libFuzzer target: the virtio-mmio transport with the blk, rng, console,
+ * net and vsock devices behind it.  Each input starts from a freshly reset,
  * driver-initialised device (queue i of 16 entries at 0x400 * i) and then
  * plays the guest and the host: register writes and reads of any offset
  * and width, kicks of any queue, writes into guest RAM (the rings and
  * buffers), and for the console bytes or EOF on its stdin and a turn of
  * the event loop; for net, frames of any size from its "tap" (a datagram
- * socket) and a turn of the loop.  RAM is exactly its malloc'd size, so ASan reports any
+ * socket) and a turn of the loop; for vsock, unix clients that connect,
+ * send CONNECT lines (good and bad), bytes, EOF, or go away, and a turn of
+ * the loop.  RAM is exactly its malloc'd size, so ASan reports any
  * access outside it. */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "microvm/virtio_int.h"
@@ -28,7 +31,11 @@ struct target {
 	struct vm_mem m;
 	unsigned nq;
 };
-static struct target T[4];
+static struct target T[5];
+#define NCLI 4
+static int vs_listen = -1, vs_cli[NCLI] = { -1, -1, -1, -1 };
+static struct sockaddr_un vs_addr;
+static socklen_t vs_addr_len;
 static struct vm_loop *loop;
 static int con_in = -1, con_out = -1, con_err = -1;   /* the host's ends */
 static int net_host = -1;                              /* the tap's other end */
@@ -51,7 +58,7 @@ static void setup(void)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	signal(SIGPIPE, SIG_IGN);   /* as the VMM does */
 	loop = tloop_new();
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		T[i].m.base = malloc(RAM);
 		T[i].m.size = RAM;
 		if (i >= 2)
@@ -121,6 +128,81 @@ static void net_free(void)
 	virtio_mmio_free(T[3].t);
 	T[3].t = NULL;
 	close(net_host);
+}
+
+static void vsock_new(void)
+{
+	const struct virtio_dev_ops *ops;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vdev_vsock_cfg cfg = { .guest_cid = 3 };
+	struct rt_err err;
+	void *dev;
+
+	vs_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	vs_addr_len = sizeof(vs_addr);
+	if (vs_listen < 0 || bind(vs_listen, (struct sockaddr *)&sa, sizeof(sa_family_t)) < 0 ||
+	    listen(vs_listen, 8) < 0 ||
+	    getsockname(vs_listen, (struct sockaddr *)&vs_addr, &vs_addr_len) < 0)
+		abort();
+	cfg.listen_fd = vs_listen;
+	if (vdev_vsock_new(&cfg, loop, &ops, &dev, &err) < 0 ||
+	    virtio_mmio_new(&T[4].t, ops, dev, &T[4].m, -1, &err) < 0)
+		abort();
+	T[4].nq = ops->num_queues;
+}
+
+static void vsock_free(void)
+{
+	virtio_mmio_free(T[4].t);
+	T[4].t = NULL;
+	close(vs_listen);
+	for (int i = 0; i < NCLI; i++)
+		if (vs_cli[i] >= 0)
+			close(vs_cli[i]), vs_cli[i] = -1;
+}
+
+/* A client's turn: connect, a CONNECT line, bytes, EOF or close; then
+ * drain what the device wrote to it and turn the loop. */
+static void vsock_turn(uint32_t v)
+{
+	static char buf[70000];
+	int *fd = &vs_cli[v % NCLI];
+	char line[32];
+
+	switch ((v >> 2) & 7) {
+	case 0:
+		if (*fd < 0) {
+			*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+			if (connect(*fd, (struct sockaddr *)&vs_addr, vs_addr_len) < 0)
+				close(*fd), *fd = -1;
+		}
+		break;
+	case 1: case 2:
+		snprintf(line, sizeof(line), (v & 0x20) ? "CONNECT %u\n" : "CONNECT %u",
+			 (v >> 8) & 0x7ff);
+		if (*fd >= 0)
+			(void)!write(*fd, line, strlen(line));
+		break;
+	case 3: case 4:
+		memset(buf, (int)(v >> 8), 64);
+		if (*fd >= 0)
+			(void)!write(*fd, buf, (v >> 12) % sizeof(buf));
+		break;
+	case 5:
+		if (*fd >= 0)
+			shutdown(*fd, SHUT_WR);
+		break;
+	case 6:
+		if (*fd >= 0)
+			close(*fd), *fd = -1;
+		break;
+	default:
+		break;
+	}
+	for (int i = 0; i < NCLI; i++)
+		while (vs_cli[i] >= 0 && read(vs_cli[i], buf, sizeof(buf)) > 0) {
+		}
+	tloop_run(loop, 0);
 }
 
 /* The tap's side: drain what the guest sent, send a frame of v's size
@@ -202,6 +284,8 @@ static void play(struct target *x, const uint8_t *p, size_t n)
 				host_turn(v);
 			else if (x == &T[3])
 				net_turn(v);
+			else if (x == &T[4])
+				vsock_turn(v);
 			else
 				virtio_mmio_notify(x->t, 0);
 			break;
@@ -226,11 +310,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 1)
 		return 0;
-	x = &T[data[0] % 4];
+	x = &T[data[0] % 5];
 	if (x == &T[2])
 		console_new();
 	if (x == &T[3])
 		net_new();
+	if (x == &T[4])
+		vsock_new();
 	memset(x->m.base, 0, RAM);
 	driver_init(x->t, x->nq, data[0] & 8);
 	play(x, data + 1, size - 1);
@@ -238,5 +324,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		console_free();
 	if (x == &T[3])
 		net_free();
+	if (x == &T[4])
+		vsock_free();
 	return 0;
 }
