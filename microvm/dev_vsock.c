@@ -834,6 +834,20 @@ int vsock_parse_connect(const char *line, uint32_t *port)
 	return 0;
 }
 
+/* Anything but a listening unix stream socket would never accept, and
+ * a readable fd of another kind would wake the loop for ever. */
+static bool is_listener(int fd)
+{
+	int v[3] = { 0 };
+	socklen_t l = sizeof(int);
+	const int opt[3] = { SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN };
+
+	for (int i = 0; i < 3; i++, l = sizeof(int))
+		if (getsockopt(fd, SOL_SOCKET, opt[i], &v[i], &l) < 0)
+			return false;
+	return v[0] == AF_UNIX && v[1] == SOCK_STREAM && v[2] == 1;
+}
+
 int vdev_vsock_new(const struct vdev_vsock_cfg *cfg, struct vm_loop *loop,
 		   const struct virtio_dev_ops **ops, void **dev, struct rt_err *err)
 {
@@ -843,6 +857,9 @@ int vdev_vsock_new(const struct vdev_vsock_cfg *cfg, struct vm_loop *loop,
 	if (cfg->guest_cid < 3 || cfg->guest_cid > UINT32_MAX - 1)
 		return rt_err_set(err, EINVAL, "virtio-vsock: guest CID %llu is reserved",
 				  (unsigned long long)cfg->guest_cid);
+	if (!is_listener(cfg->listen_fd))
+		return rt_err_set(err, EINVAL, "virtio-vsock: fd %d is not a listening unix "
+				  "stream socket", cfg->listen_fd);
 	fd = fcntl(cfg->listen_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return rt_err_sys(err, errno, "virtio-vsock: socket fd %d", cfg->listen_fd);

@@ -280,6 +280,23 @@ Test(vsock, reserved_cid_refused)
 	cr_assert_eq(vdev_vsock_new(&cfg, NULL, &ops, &dev, &err), -EINVAL);
 }
 
+Test(vsock, only_a_listening_unix_socket)
+{
+	const struct virtio_dev_ops *ops;
+	struct vdev_vsock_cfg cfg = { .guest_cid = 3 };
+	int sv[2], p[2];
+	void *dev;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cr_assert_eq(pipe(p), 0);
+	cfg.listen_fd = sv[0];   /* connected, not listening */
+	cr_assert_eq(vdev_vsock_new(&cfg, NULL, &ops, &dev, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "not a listening"), "%s", err.msg);
+	cfg.listen_fd = p[0];
+	cr_assert_eq(vdev_vsock_new(&cfg, NULL, &ops, &dev, &err), -EINVAL);
+	close(sv[0]), close(sv[1]), close(p[0]), close(p[1]);
+}
+
 Test(vsock, handshake_and_data_both_ways, .init = vs_dev, .fini = vs_free)
 {
 	struct vdev_vsock_stats s;
