@@ -44,194 +44,11 @@
 #include "microvm/virtio_int.h"
 #include "microvm/vsock_int.h"
 
+static void flush_ctrl(struct vdev_vsock *v);
+
 #define RXQ 0
 #define TXQ 1
 #define EVQ 2
-
-#define PEND_REQUEST  1u
-#define PEND_CREDIT   2u
-#define PEND_SHUTDOWN 4u
-#define PEND_RST      8u
-
-#define RX_BURST 16
-#define FIRST_HOST_PORT 0x40000000u
-
-enum conn_state { C_FREE, C_LINE, C_REQ, C_OPEN, C_DEAD };
-
-struct vconn {
-	struct vdev_vsock *dev;
-	enum conn_state st;
-	int fd;                     /* the unix client, non-blocking; -1 once closed */
-	uint32_t events;            /* what the loop watches; 0: not registered */
-	uint32_t host_port, guest_port;
-	char line[VSOCK_LINE_MAX];
-	unsigned line_len;
-	unsigned pend;              /* PEND_*: control packets owed to the guest */
-	bool req_sent;              /* the guest knows the connection: RST on abort */
-	bool eof_in;                /* the client sent EOF: SHUTDOWN(SEND) owed/sent */
-	bool g_no_send, g_no_rcv;   /* the guest's SHUTDOWN flags */
-	bool wr_shut;               /* shutdown(SHUT_WR) done on the client */
-	/* host -> guest */
-	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
-	/* guest -> host: rx_cnt - fwd_cnt bytes wait in buf */
-	uint32_t rx_cnt, fwd_cnt, fwd_sent;
-	uint8_t *buf;
-};
-
-struct rst_reply {
-	uint32_t host_port, guest_port;
-};
-
-struct vdev_vsock {
-	int lfd;                    /* the listening socket, non-blocking */
-	bool listening;
-	struct vm_loop *loop;
-	struct virtio_mmio *t;
-	uint64_t cid;
-	bool rx_starved;            /* the rx ring was found empty: wait for a kick */
-	bool tx_blocked;            /* tx left alone until RST replies drain */
-	bool rx_pushed;
-	uint32_t next_port;
-	struct rst_reply rst[VSOCK_RST_MAX];
-	unsigned n_rst;
-	struct vconn c[VSOCK_MAX_CONNS];
-	struct vdev_vsock_stats stats;
-};
-
-static void conn_cb(void *arg, uint32_t events);
-static void conn_update(struct vdev_vsock *v, struct vconn *c);
-static void flush_ctrl(struct vdev_vsock *v);
-
-
-/* ---- connection slots ------------------------------------------------- */
-
-static uint32_t buffered(const struct vconn *c)
-{
-	return c->rx_cnt - c->fwd_cnt;
-}
-
-/* What the guest can still take; 0 for a guest whose counters make no sense. */
-static uint32_t peer_credit(const struct vconn *c)
-{
-	int64_t in_flight = (uint32_t)(c->tx_cnt - c->peer_fwd_cnt);
-	int64_t credit = (int64_t)c->peer_buf_alloc - in_flight;
-
-	return credit > 0 ? (uint32_t)credit : 0;
-}
-
-static void conn_free(struct vdev_vsock *v, struct vconn *c)
-{
-	if (c->events)
-		vm_loop_del(v->loop, c->fd);
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->buf);
-	*c = (struct vconn){ .dev = v, .st = C_FREE, .fd = -1 };
-}
-
-/* The client is done with: close it; the slot goes once no RST is owed. */
-static void conn_close_fd(struct vdev_vsock *v, struct vconn *c)
-{
-	if (c->events)
-		vm_loop_del(v->loop, c->fd);
-	c->events = 0;
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
-	if (!(c->pend & PEND_RST))
-		conn_free(v, c);
-}
-
-/* Abortive end: client closed at once; the guest gets a RST if it knew. */
-static void conn_abort(struct vdev_vsock *v, struct vconn *c)
-{
-	c->st = C_DEAD;
-	c->pend = c->req_sent ? PEND_RST : 0;
-	c->rx_cnt = c->fwd_cnt;   /* buffered guest data is dropped */
-	conn_close_fd(v, c);
-}
-
-/* Orderly end once both sides are finished: RST closes the guest's side;
- * data still buffered for the client is written out first. */
-static void conn_finish(struct vdev_vsock *v, struct vconn *c)
-{
-	c->st = C_DEAD;
-	c->pend = PEND_RST;
-	if (buffered(c) == 0)
-		conn_close_fd(v, c);
-	else
-		conn_update(v, c);
-}
-
-static bool port_used(const struct vdev_vsock *v, uint32_t port)
-{
-	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
-		if (v->c[i].st != C_FREE && v->c[i].host_port == port)
-			return true;
-	return false;
-}
-
-static uint32_t alloc_port(struct vdev_vsock *v)
-{
-	do {
-		if (++v->next_port < FIRST_HOST_PORT || v->next_port == UINT32_MAX)
-			v->next_port = FIRST_HOST_PORT;
-	} while (port_used(v, v->next_port));
-	return v->next_port;
-}
-
-static struct vconn *conn_find(struct vdev_vsock *v, uint32_t host_port, uint32_t guest_port)
-{
-	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
-		struct vconn *c = &v->c[i];
-
-		if (c->st >= C_REQ && c->host_port == host_port && c->guest_port == guest_port)
-			return c;
-	}
-	return NULL;
-}
-
-/* Events the client fd should be watched for, by the rules at the top. */
-static uint32_t conn_want(const struct vdev_vsock *v, const struct vconn *c)
-{
-	uint32_t ev = 0;
-
-	if (c->fd < 0)
-		return 0;
-	if (c->st == C_LINE)
-		return EPOLLIN;
-	if (c->st == C_OPEN && !c->eof_in && !c->g_no_rcv && !v->rx_starved && peer_credit(c))
-		ev |= EPOLLIN;
-	if ((c->st == C_OPEN || c->st == C_DEAD) && buffered(c))
-		ev |= EPOLLOUT;
-	return ev;
-}
-
-/* An fd watched for nothing is taken out of the loop altogether: a level-
- * triggered EPOLLHUP would otherwise wake us while we wait for credit. */
-static void conn_update(struct vdev_vsock *v, struct vconn *c)
-{
-	uint32_t want = conn_want(v, c);
-	struct rt_err err;
-
-	if (want == c->events)
-		return;
-	if (!want)
-		vm_loop_del(v->loop, c->fd);
-	else if (!c->events && vm_loop_add(v->loop, c->fd, want, conn_cb, c, &err) < 0)
-		want = 0, conn_abort(v, c);    /* the loop is full */
-	else if (c->events)
-		vm_loop_mod(v->loop, c->fd, want);
-	if (c->st != C_FREE)
-		c->events = want;
-}
-
-static void update_all(struct vdev_vsock *v)
-{
-	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
-		if (v->c[i].st != C_FREE)
-			conn_update(v, &v->c[i]);
-}
 
 /* ---- packets to the guest (rx queue) ---------------------------------- */
 
@@ -305,7 +122,7 @@ static bool flush_conn(struct vdev_vsock *v, struct vconn *c)
 			c->req_sent = true;
 	}
 	if (c->st == C_DEAD && c->fd < 0)
-		conn_free(v, c);
+		vsock_conn_free(v, c);
 	return true;
 }
 
@@ -335,7 +152,7 @@ static void rx_signal(struct vdev_vsock *v)
 }
 
 /* Client bytes into one rx buffer; false when nothing more can be read now. */
-static bool rx_data(struct vdev_vsock *v, struct vconn *c)
+bool vsock_rx_data(struct vdev_vsock *v, struct vconn *c)
 {
 	struct iovec io[VIRTQ_CHAIN_MAX];
 	struct virtq_chain ch;
@@ -356,8 +173,8 @@ static bool rx_data(struct vdev_vsock *v, struct vconn *c)
 	}
 	if (room > VSOCK_MAX_PKT)
 		room = VSOCK_MAX_PKT;
-	if (room > peer_credit(c))
-		room = peer_credit(c);
+	if (room > vsock_peer_credit(c))
+		room = vsock_peer_credit(c);
 	k = iov_slice(ch.iov + ch.n_out, ch.n_in, VSOCK_HDR_LEN, room, io, VIRTQ_CHAIN_MAX);
 	if (k <= 0 || !room) {   /* no credit: the caller checked; never reached */
 		virtq_unpop(q);
@@ -372,7 +189,7 @@ static bool rx_data(struct vdev_vsock *v, struct vconn *c)
 			c->eof_in = true;
 			c->pend |= PEND_SHUTDOWN;
 		} else if (errno != EAGAIN) {
-			conn_abort(v, c);
+			vsock_conn_abort(v, c);
 		}
 		return false;
 	}
@@ -387,185 +204,11 @@ static bool rx_data(struct vdev_vsock *v, struct vconn *c)
 	return true;
 }
 
-/* ---- the client side --------------------------------------------------- */
-
-/* Guest bytes waiting in the ring, out to the client. */
-static void drain_to_client(struct vdev_vsock *v, struct vconn *c)
-{
-	while (buffered(c)) {
-		uint32_t off = c->fwd_cnt % VSOCK_BUF, n = buffered(c);
-		struct iovec io[2] = { { c->buf + off, n } };
-		int k = 1;
-		ssize_t r;
-
-		if (off + n > VSOCK_BUF) {
-			io[0].iov_len = VSOCK_BUF - off;
-			io[1] = (struct iovec){ c->buf, n - io[0].iov_len };
-			k = 2;
-		}
-		do
-			r = writev(c->fd, io, k);
-		while (r < 0 && errno == EINTR);
-		if (r < 0 && errno == EAGAIN)
-			return;
-		if (r <= 0) {
-			conn_abort(v, c);   /* the client is gone: EPIPE */
-			return;
-		}
-		c->fwd_cnt += (uint32_t)r;
-		v->stats.tx_bytes += (uint64_t)r;
-	}
-}
-
-/* A CREDIT_UPDATE once a quarter of the buffer was consumed unannounced,
- * or as soon as anything was when the guest believes it has little left. */
-static void maybe_credit(struct vconn *c)
-{
-	uint32_t unannounced = c->fwd_cnt - c->fwd_sent;
-	uint32_t guest_view = VSOCK_BUF - (c->rx_cnt - c->fwd_sent);
-
-	if (c->st != C_OPEN || c->g_no_send || !unannounced)
-		return;
-	if (unannounced >= VSOCK_BUF / 4 || guest_view < VSOCK_BUF / 4)
-		c->pend |= PEND_CREDIT;
-}
-
-/* After progress: shut the client's write side when the guest will send
- * no more, and end the connection when both sides are done. */
-static void conn_progress(struct vdev_vsock *v, struct vconn *c)
-{
-	if (c->st == C_DEAD) {
-		if (c->fd >= 0 && !buffered(c))
-			conn_close_fd(v, c);
-		return;
-	}
-	if (c->st != C_OPEN)
-		return;
-	if (c->g_no_send && !buffered(c) && !c->wr_shut) {
-		shutdown(c->fd, SHUT_WR);
-		c->wr_shut = true;
-	}
-	if (c->g_no_send && c->g_no_rcv)
-		conn_finish(v, c);
-	else if (c->g_no_send && c->eof_in && !(c->pend & PEND_SHUTDOWN) && !buffered(c))
-		conn_finish(v, c);
-	else
-		maybe_credit(c);
-}
-
-/* "CONNECT <port>\n": read a byte at a time so that nothing after the
- * line (the client may send data at once) is taken out of the socket. */
-static void read_line(struct vdev_vsock *v, struct vconn *c)
-{
-	char ch;
-	ssize_t r;
-
-	for (;;) {
-		r = read(c->fd, &ch, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return;
-		if (r <= 0 || c->line_len >= VSOCK_LINE_MAX - 1)
-			break;    /* EOF, error, or a line too long: close */
-		c->line[c->line_len++] = ch;
-		if (ch != '\n')
-			continue;
-		c->line[c->line_len] = 0;
-		if (vsock_parse_connect(c->line, &c->guest_port) < 0)
-			break;
-		c->st = C_REQ;
-		c->host_port = alloc_port(v);
-		c->pend = PEND_REQUEST;
-		return;
-	}
-	v->stats.bad_connect++;
-	conn_abort(v, c);
-}
-
-static void conn_io(struct vdev_vsock *v, struct vconn *c, uint32_t events)
-{
-	if (c->st == C_LINE) {
-		read_line(v, c);
-		return;
-	}
-	if (events & EPOLLERR) {
-		conn_abort(v, c);
-		return;
-	}
-	if (events & EPOLLOUT)
-		drain_to_client(v, c);
-	for (int i = 0; i < RX_BURST && c->st == C_OPEN && (events & (EPOLLIN | EPOLLHUP)) &&
-			conn_want(v, c) & EPOLLIN; i++)
-		if (!rx_data(v, c))
-			break;
-	if (c->st != C_FREE)
-		conn_progress(v, c);
-}
-
-/* Every entry point ends here: owed packets out, watches recomputed. */
-static void settle(struct vdev_vsock *v)
+void vsock_settle(struct vdev_vsock *v)
 {
 	flush_ctrl(v);
-	update_all(v);
+	vsock_update_all(v);
 	rx_signal(v);
-}
-
-static void conn_cb(void *arg, uint32_t events)
-{
-	struct vconn *c = arg;
-	struct vdev_vsock *v = c->dev;
-
-	virtio_mmio_lock(v->t);
-	if (c->st != C_FREE && c->fd >= 0)
-		conn_io(v, c, events);
-	settle(v);
-	virtio_mmio_unlock(v->t);
-}
-
-static void accept_one(struct vdev_vsock *v, int fd)
-{
-	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
-		struct vconn *c = &v->c[i];
-
-		if (c->st != C_FREE)
-			continue;
-		*c = (struct vconn){ .dev = v, .st = C_LINE, .fd = fd };
-		v->stats.accepted++;
-		conn_update(v, c);
-		return;
-	}
-	v->stats.refused++;   /* all slots taken: the client sees EOF at once */
-	close(fd);
-}
-
-static void listen_cb(void *arg, uint32_t events)
-{
-	struct vdev_vsock *v = arg;
-
-	(void)events;
-	virtio_mmio_lock(v->t);
-	for (int i = 0; i < 8; i++) {
-		int fd = accept4(v->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0)
-			break;
-		accept_one(v, fd);
-	}
-	settle(v);
-	virtio_mmio_unlock(v->t);
-}
-
-static void listen_watch(struct vdev_vsock *v, bool on)
-{
-	struct rt_err err;
-
-	if (v->listening == on || v->lfd < 0)
-		return;
-	if (on)
-		v->listening = vm_loop_add(v->loop, v->lfd, EPOLLIN, listen_cb, v, &err) == 0;
-	else
-		vm_loop_del(v->loop, v->lfd), v->listening = false;
 }
 
 /* ---- packets from the guest (tx queue) --------------------------------- */
@@ -584,12 +227,12 @@ static void guest_data(struct vdev_vsock *v, struct vconn *c, const struct virtq
 {
 	uint32_t done = 0, off;
 
-	if (c->g_no_send || len > VSOCK_BUF - buffered(c)) {
+	if (c->g_no_send || len > VSOCK_BUF - vsock_buffered(c)) {
 		v->stats.over_credit += !c->g_no_send;
-		conn_abort(v, c);         /* past its credit, or after its SHUTDOWN */
+		vsock_conn_abort(v, c);         /* past its credit, or after its SHUTDOWN */
 		return;
 	}
-	if (!buffered(c) && len) {
+	if (!vsock_buffered(c) && len) {
 		struct iovec io[VIRTQ_CHAIN_MAX];
 		int k = iov_slice(ch->iov, ch->n_out, VSOCK_HDR_LEN, len, io, VIRTQ_CHAIN_MAX);
 		ssize_t r;
@@ -598,14 +241,14 @@ static void guest_data(struct vdev_vsock *v, struct vconn *c, const struct virtq
 			r = k > 0 ? writev(c->fd, io, k) : 0;
 		while (r < 0 && errno == EINTR);
 		if (r < 0 && errno != EAGAIN) {
-			conn_abort(v, c);
+			vsock_conn_abort(v, c);
 			return;
 		}
 		done = r > 0 ? (uint32_t)r : 0;
 		v->stats.tx_bytes += done;
 	}
 	if (done < len && !c->buf && !(c->buf = malloc(VSOCK_BUF))) {
-		conn_abort(v, c);
+		vsock_conn_abort(v, c);
 		return;
 	}
 	c->rx_cnt += done;
@@ -639,14 +282,14 @@ static void guest_open_pkt(struct vdev_vsock *v, struct vconn *c, const struct v
 		break;
 	case VSOCK_OP_RST:
 		c->req_sent = false;      /* nothing owed back */
-		conn_abort(v, c);
+		vsock_conn_abort(v, c);
 		break;
 	default:                          /* REQUEST/RESPONSE on an open stream */
-		conn_abort(v, c);
+		vsock_conn_abort(v, c);
 		break;
 	}
 	if (c->st != C_FREE)
-		conn_progress(v, c);
+		vsock_conn_progress(v, c);
 }
 
 static void guest_response(struct vdev_vsock *v, struct vconn *c, const struct vsock_hdr *h)
@@ -658,13 +301,13 @@ static void guest_response(struct vdev_vsock *v, struct vconn *c, const struct v
 		if (h->op == VSOCK_OP_RST)
 			c->req_sent = false;      /* no listener: the client just closes */
 		v->stats.refused_by_guest += h->op == VSOCK_OP_RST;
-		conn_abort(v, c);
+		vsock_conn_abort(v, c);
 		return;
 	}
 	/* Nothing was written to the client yet: a line this short fits. */
 	n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
 	if (write(c->fd, ok, (size_t)n) != n) {
-		conn_abort(v, c);
+		vsock_conn_abort(v, c);
 		return;
 	}
 	c->st = C_OPEN;
@@ -687,12 +330,12 @@ static void guest_pkt(struct vdev_vsock *v, const struct virtq_chain *ch)
 		v->stats.tx_bad++;
 		return;
 	}
-	c = conn_find(v, h.dst_port, h.src_port);
+	c = vsock_conn_find(v, h.dst_port, h.src_port);
 	if (h.type != VSOCK_TYPE_STREAM || h.len > ch->out_len - VSOCK_HDR_LEN ||
 	    (h.op != VSOCK_OP_RW && h.len)) {
 		v->stats.tx_bad++;
 		if (c && c->st != C_DEAD)
-			conn_abort(v, c);
+			vsock_conn_abort(v, c);
 		else
 			queue_rst(v, &h);
 		return;
@@ -704,7 +347,7 @@ static void guest_pkt(struct vdev_vsock *v, const struct virtq_chain *ch)
 		else if (!c)
 			queue_rst(v, &h);
 		if (c && c->fd < 0 && !c->pend)
-			conn_free(v, c);
+			vsock_conn_free(v, c);
 		return;
 	}
 	if (!c->req_sent)
@@ -755,7 +398,7 @@ static void vsock_notify(void *dev, struct virtio_mmio *t, uint16_t qi)
 	} else if (qi == TXQ) {
 		tx_process(v);
 	}
-	settle(v);
+	vsock_settle(v);
 }
 
 static void vsock_activate(void *dev, struct virtio_mmio *t)
@@ -764,8 +407,8 @@ static void vsock_activate(void *dev, struct virtio_mmio *t)
 
 	v->t = t;
 	v->rx_starved = false;
-	listen_watch(v, true);
-	settle(v);
+	vsock_listen_watch(v, true);
+	vsock_settle(v);
 }
 
 /* A reset guest forgets every connection: their clients are closed. */
@@ -773,10 +416,10 @@ static void vsock_reset(void *dev)
 {
 	struct vdev_vsock *v = dev;
 
-	listen_watch(v, false);
+	vsock_listen_watch(v, false);
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
 		if (v->c[i].st != C_FREE)
-			conn_free(v, &v->c[i]);
+			vsock_conn_free(v, &v->c[i]);
 	v->n_rst = 0;
 	v->tx_blocked = v->rx_pushed = false;
 }
@@ -816,38 +459,6 @@ static const struct virtio_dev_ops vsock_ops = {
 	.destroy = vsock_destroy,
 };
 
-int vsock_parse_connect(const char *line, uint32_t *port)
-{
-	const char *p = line + 8;
-	uint64_t n = 0;
-
-	if (strncmp(line, "CONNECT ", 8) || *p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		n = n * 10 + (uint64_t)(*p - '0');
-		if (n > UINT32_MAX)
-			return -EINVAL;
-	}
-	if (strcmp(p, "\n"))
-		return -EINVAL;
-	*port = (uint32_t)n;
-	return 0;
-}
-
-/* Anything but a listening unix stream socket would never accept, and
- * a readable fd of another kind would wake the loop for ever. */
-static bool is_listener(int fd)
-{
-	int v[3] = { 0 };
-	socklen_t l = sizeof(int);
-	const int opt[3] = { SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN };
-
-	for (int i = 0; i < 3; i++, l = sizeof(int))
-		if (getsockopt(fd, SOL_SOCKET, opt[i], &v[i], &l) < 0)
-			return false;
-	return v[0] == AF_UNIX && v[1] == SOCK_STREAM && v[2] == 1;
-}
-
 int vdev_vsock_new(const struct vdev_vsock_cfg *cfg, struct vm_loop *loop,
 		   const struct virtio_dev_ops **ops, void **dev, struct rt_err *err)
 {
@@ -857,7 +468,7 @@ int vdev_vsock_new(const struct vdev_vsock_cfg *cfg, struct vm_loop *loop,
 	if (cfg->guest_cid < 3 || cfg->guest_cid > UINT32_MAX - 1)
 		return rt_err_set(err, EINVAL, "virtio-vsock: guest CID %llu is reserved",
 				  (unsigned long long)cfg->guest_cid);
-	if (!is_listener(cfg->listen_fd))
+	if (!vsock_is_listener(cfg->listen_fd))
 		return rt_err_set(err, EINVAL, "virtio-vsock: fd %d is not a listening unix "
 				  "stream socket", cfg->listen_fd);
 	fd = fcntl(cfg->listen_fd, F_DUPFD_CLOEXEC, 3);
