@@ -9,11 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "microvm/vm_plan.h"
 #include "microvm/vsock_int.h"
 #include "tests/unit/vm_doubles.h"
 
@@ -749,4 +753,69 @@ Test(vsock, rst_replies_bounded, .init = vs_dev, .fini = vs_free)
 		answered++;
 	cr_assert_eq(answered, NBAD);
 	cr_assert_eq(rsts, NBAD, "every packet answered, in the end");
+}
+
+/* The container side of the contract: vm_plan_vsock makes
+ * <state dir>/vsock.sock, vm_vsock_connect does the client's handshake. */
+static void fake_vmm(int lfd, const char *reply)
+{
+	char line[32] = "";
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	size_t n = 0;
+
+	while (c >= 0 && n < sizeof(line) - 1 && read(c, line + n, 1) == 1 && line[n++] != '\n') {
+	}
+	if (c < 0 || strcmp(line, "CONNECT 1024\n"))
+		_exit(1);
+	if (reply && write(c, reply, strlen(reply)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+Test(vsock, state_dir_socket_and_connect)
+{
+	char root[] = "/tmp/hull-vsock-XXXXXX", dir[64], path[128], buf[8] = "";
+	struct vm_plan vp;
+	struct stat st;
+	int dfd, fd, status;
+	pid_t pid;
+
+	cr_assert(mkdtemp(root));
+	snprintf(dir, sizeof(dir), "%s/ct1", root);
+	cr_assert_eq(mkdir(dir, 0711), 0);
+	dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+	vm_plan_init(&vp);
+	cr_assert_eq(vm_plan_vsock(&vp, dfd, &err), 0, "%s", err.msg);
+	cr_assert_eq(vm_vsock_path(root, "ct1", path, sizeof(path)), 0);
+	cr_assert_eq(vm_vsock_path(root, "ct1", buf, sizeof(buf)), -ENAMETOOLONG);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	cr_assert(S_ISSOCK(st.st_mode));
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert(vsock_is_listener(vp.vsock_fd), "the VMM will take it");
+	/* OK, then the stream's own bytes, which the handshake leaves alone */
+	pid = fork();
+	if (pid == 0)
+		fake_vmm(vp.vsock_fd, "OK 1073741824\nhi");
+	fd = vm_vsock_connect(root, "ct1", 1024, 5000, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	cr_assert_eq(read(fd, buf, sizeof(buf)), 2);
+	cr_assert_str_eq(buf, "hi");
+	close(fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(status, 0);
+	/* closed without OK: nothing listens in the guest */
+	pid = fork();
+	if (pid == 0)
+		fake_vmm(vp.vsock_fd, NULL);
+	cr_assert_eq(vm_vsock_connect(root, "ct1", 1024, 5000, &err), -ECONNREFUSED);
+	waitpid(pid, &status, 0);
+	/* no such container; a container whose VMM is gone */
+	cr_assert_eq(vm_vsock_connect(root, "nope", 1024, 5000, &err), -ENOENT);
+	vm_plan_clear(&vp);
+	cr_assert_eq(vm_vsock_connect(root, "ct1", 1024, 5000, &err), -ENOENT, "%s", err.msg);
+	unlink(path);
+	rmdir(dir);
+	rmdir(root);
+	close(dfd);
 }
