@@ -55,7 +55,7 @@ test_vsock_vmm_echo() {
 	case $err in *"--vsock and --vsock-fd"*) ;; *) fail "error: $err" ;; esac
 }
 
-test_vsock_ct_echo() {
+test_vsock_ct_vm_echo() {
 	vsock_helpers
 	local b sock=$work/state/vm-vsock/vsock.sock
 	b=$(bundle vsock '.process.args = ["/bin/vsock_echo"]')
