@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "microvm/virtio_int.h"
+#include "microvm/vsock_int.h"
 #include "tests/unit/vm_doubles.h"
 
 #define RAM (64u << 10)
@@ -178,8 +179,9 @@ static void vsock_turn(uint32_t v)
 		}
 		break;
 	case 1: case 2:
+		/* mostly the ports vsock_guest answers from */
 		snprintf(line, sizeof(line), (v & 0x20) ? "CONNECT %u\n" : "CONNECT %u",
-			 (v >> 8) & 0x7ff);
+			 (v & 0x40) ? (v >> 8) & 0x7ff : 1024 + ((v >> 8) & 1));
 		if (*fd >= 0)
 			(void)!write(*fd, line, strlen(line));
 		break;
@@ -203,6 +205,40 @@ static void vsock_turn(uint32_t v)
 		while (vs_cli[i] >= 0 && read(vs_cli[i], buf, sizeof(buf)) > 0) {
 		}
 	tloop_run(loop, 0);
+}
+
+/* A guest driver's move on vsock, so that inputs reach past the header
+ * checks: a well-formed-looking packet on the tx queue (ports near the
+ * first host port the device hands out, any op, flags, credit and a
+ * short payload), or an rx buffer of any size.  Queue q's rings are where
+ * driver_init put them (16 entries at 0x400 * q); the data at 0x8000. */
+static void vsock_guest(uint32_t v, uint32_t w)
+{
+	uint8_t *ram = T[4].m.base;
+	unsigned q = v & 1, slot;
+	uint16_t idx;
+	struct virtq_desc d;
+
+	memcpy(&idx, ram + 0x400 * q + 0x102, 2);
+	slot = idx % 16;
+	if (q == 1) {
+		struct vsock_hdr h = {
+			.src_cid = 3, .dst_cid = 2, .src_port = 1024 + ((v >> 1) & 1),
+			.dst_port = 0x40000000u + ((v >> 2) & 3), .len = (v >> 24) & 0x3f,
+			.type = 1, .op = (uint16_t)(1 + ((v >> 4) & 7)), .flags = (v >> 7) & 3,
+			.buf_alloc = w & 0x3ffff, .fwd_cnt = w >> 14,
+		};
+		memcpy(ram + 0x8000 + 0x100 * slot, &h, sizeof(h));
+		d = (struct virtq_desc){ 0x8000 + 0x100 * slot, VSOCK_HDR_LEN + ((v >> 9) & 0x7f), 0, 0 };
+	} else {
+		d = (struct virtq_desc){ 0x9000 + 0x400 * (slot % 8), (v >> 9) & 0x7ff,
+					 VIRTQ_DESC_F_WRITE, 0 };
+	}
+	memcpy(ram + 0x400 * q + 16 * slot, &d, sizeof(d));
+	memcpy(ram + 0x400 * q + 0x104 + 2 * slot, &(uint16_t){ (uint16_t)slot }, 2);
+	idx++;
+	memcpy(ram + 0x400 * q + 0x102, &idx, 2);
+	virtio_mmio_notify(T[4].t, (uint16_t)q);
 }
 
 /* The tap's side: drain what the guest sent, send a frame of v's size
@@ -292,6 +328,8 @@ static void play(struct target *x, const uint8_t *p, size_t n)
 		case 5:
 			if (x == &T[2] && (v & 0xff) == 0x5a)
 				shutdown(con_in, SHUT_WR);   /* end of stdin */
+			if (x == &T[4])
+				vsock_guest(v, (uint32_t)off << 16 | p[0]);
 			break;
 		default:  /* guest memory: mostly the rings and the first buffers */
 			memcpy(x->m.base + (off % (RAM - 4)), &v, 4);
