@@ -1,5 +1,5 @@
-/* The VM's virtio-mmio devices: console, rng, (with a disk) blk and (with a
- * tap) net, each in
+/* The VM's virtio-mmio devices: console, rng, (with a disk) blk, (with a
+ * tap) net and (with a listening socket) vsock, each in
  * a 4 KiB window in the 32-bit gap with its own GSI.  The guest's queue
  * kicks never reach a vCPU thread: each queue has an ioeventfd (a write of
  * the queue index at window + 0x50) handled on the loop thread; devices
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "microvm/vm.h"
+#include "microvm/vsock_int.h"
 
 #define QUEUE_NOTIFY 0x50
 
@@ -118,6 +119,14 @@ int vm_devices_setup(struct vm *vm, char *cmdline, size_t cmdline_len, struct rt
 
 		memcpy(net.mac, c->mac, sizeof(net.mac));
 		if (vdev_net_new(&net, vm->loop, &ops, &dev, err) < 0 ||
+		    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
+			return -err->code;
+	}
+	if (c->vsock_fd >= 0) {
+		struct vdev_vsock_cfg vs = { .listen_fd = c->vsock_fd,
+					     .guest_cid = VSOCK_GUEST_CID };
+
+		if (vdev_vsock_new(&vs, vm->loop, &ops, &dev, err) < 0 ||
 		    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
 			return -err->code;
 	}

@@ -9,7 +9,7 @@
 
 #include "microvm/vm.h"
 
-#define LOOP_MAX_FDS 64
+#define LOOP_MAX_FDS 160   /* devices' fds and up to 64 vsock clients */
 
 struct loop_entry {
 	int fd;

@@ -141,5 +141,23 @@ struct vdev_net_stats {
 int vdev_net_new(const struct vdev_net_cfg *cfg, struct vm_loop *loop,
 		 const struct virtio_dev_ops **ops, void **dev, struct rt_err *err);
 void vdev_net_stats(void *dev, struct vdev_net_stats *out);
+/* virtio-vsock (dev_vsock.c): stream sockets to the guest, reached from
+ * the host through listen_fd, a listening AF_UNIX stream socket, with
+ * Firecracker's hybrid-vsock handshake: the client writes "CONNECT
+ * <port>\n", reads "OK <hostport>\n", then talks to guest port <port>.
+ * The device works on its own duplicate of listen_fd. */
+struct vdev_vsock_cfg {
+	int listen_fd;
+	uint64_t guest_cid;   /* 3 for hull's guests */
+};
+struct vdev_vsock_stats {
+	uint64_t accepted, refused, bad_connect, connected, refused_by_guest;
+	uint64_t rx_pkts, rx_bytes, rx_bad_chains, rst_sent;   /* to the guest */
+	uint64_t tx_pkts, tx_bytes, tx_bad, over_credit;       /* from the guest */
+	unsigned conns;                                        /* slots in use now */
+};
+int vdev_vsock_new(const struct vdev_vsock_cfg *cfg, struct vm_loop *loop,
+		   const struct virtio_dev_ops **ops, void **dev, struct rt_err *err);
+void vdev_vsock_stats(void *dev, struct vdev_vsock_stats *out);
 
 #endif

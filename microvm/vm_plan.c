@@ -10,7 +10,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <poll.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -27,12 +30,13 @@
 void vm_plan_init(struct vm_plan *vp)
 {
 	*vp = (struct vm_plan){ .vmm_fd = -1, .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
-			       .disk_fd = -1 };
+			       .disk_fd = -1, .vsock_fd = -1 };
 }
 
 void vm_plan_clear(struct vm_plan *vp)
 {
-	int *fds[] = { &vp->vmm_fd, &vp->kvm_fd, &vp->kernel_fd, &vp->initrd_fd, &vp->disk_fd };
+	int *fds[] = { &vp->vmm_fd, &vp->kvm_fd, &vp->kernel_fd, &vp->initrd_fd, &vp->disk_fd,
+		       &vp->vsock_fd };
 
 	for (size_t i = 0; i < RT_ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
@@ -42,7 +46,7 @@ void vm_plan_clear(struct vm_plan *vp)
 void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS])
 {
 	fds[0] = vp->vmm_fd, fds[1] = vp->kvm_fd, fds[2] = vp->kernel_fd, fds[3] = vp->initrd_fd;
-	fds[4] = vp->disk_fd;
+	fds[4] = vp->disk_fd, fds[5] = vp->vsock_fd;
 }
 
 int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err *err)
@@ -280,6 +284,7 @@ static int keep_fd(int fd, struct rt_err *err)
 int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err)
 {
 	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16], disk[32], tap[16], mac[24];
+	char vsock[16];
 	char *argv[24] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
 			   "--mem", mem, "--cpus", cpus, "--disk", disk };
 	char *envp[] = { NULL };
@@ -289,6 +294,13 @@ int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err)
 		argv[n++] = "--terminal";
 	if (net_args(vp, tap_fd, argv, &n, tap, mac, err) < 0)
 		return -err->code;
+	if (vp->vsock_fd >= 0) {
+		snprintf(vsock, sizeof(vsock), "%d", vp->vsock_fd);
+		argv[n++] = "--vsock-fd";
+		argv[n++] = vsock;
+		if (keep_fd(vp->vsock_fd, err) < 0)
+			return -err->code;
+	}
 	argv[n] = NULL;
 
 	snprintf(kvm, sizeof(kvm), "%d", vp->kvm_fd);
@@ -303,4 +315,93 @@ int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err)
 		return -err->code;
 	syscall(SYS_execveat, vp->vmm_fd, "", argv, envp, AT_EMPTY_PATH);
 	return rt_err_sys(err, errno, "exec the VMM");
+}
+
+/* Bound through /proc/self/fd/N: a long --root stays within sun_path. */
+static int vsock_addr(int dirfd, struct sockaddr_un *sa)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/" VM_VSOCK_SOCK, dirfd);
+	return 0;
+}
+
+int vm_plan_vsock(struct vm_plan *vp, int state_dirfd, struct rt_err *err)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+
+	if (fd < 0)
+		return rt_err_sys(err, errno, "microVM: vsock socket");
+	vsock_addr(state_dirfd, &sa);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+		return rt_err_sys(err, errno, "microVM: bind the vsock socket");
+	/* root only: what answers in the guest may be an agent with root */
+	fchmodat(state_dirfd, VM_VSOCK_SOCK, 0600, 0);
+	vp->vsock_fd = steal_fd(fd);
+	return 0;
+}
+
+int vm_vsock_path(const char *root, const char *id, char *buf, size_t n)
+{
+	int r = snprintf(buf, n, "%s/%s/" VM_VSOCK_SOCK, root, id);
+
+	return r < 0 || (size_t)r >= n ? -ENAMETOOLONG : 0;
+}
+
+/* "OK <n>\n", read a byte at a time: what follows is the stream's. */
+static int vsock_reply(int fd, int timeout_ms, struct rt_err *err)
+{
+	char line[32];
+	size_t n = 0;
+
+	while (n < sizeof(line) - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, timeout_ms);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return rt_err_set(err, ETIMEDOUT, "vsock: no answer from the guest");
+		if (r < 0 || read(fd, &line[n], 1) != 1)
+			break;
+		if (line[n++] == '\n') {
+			line[n] = 0;
+			if (!strncmp(line, "OK ", 3))
+				return 0;
+			break;
+		}
+	}
+	return rt_err_set(err, ECONNREFUSED, "vsock: refused (nothing listens on that "
+			  "port in the guest)");
+}
+
+int vm_vsock_connect(const char *root, const char *id, uint32_t port, int timeout_ms,
+		     struct rt_err *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = -1, fd = -1;
+	struct sockaddr_un sa;
+	char req[32];
+	int len;
+
+	if (asprintf(&dir, "%s/%s", root, id) < 0)
+		return rt_err_set(err, ENOMEM, "out of memory");
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return rt_err_sys(err, errno, "vsock: %s", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rt_err_sys(err, errno, "vsock: socket");
+	vsock_addr(dfd, &sa);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return rt_err_sys(err, errno == ECONNREFUSED ? ENOENT : errno,
+				  "vsock: %s/" VM_VSOCK_SOCK "%s", dir,
+				  errno == ECONNREFUSED || errno == ENOENT
+				  ? " (not a running microVM container)" : "");
+	len = snprintf(req, sizeof(req), "CONNECT %u\n", port);
+	if (write(fd, req, (size_t)len) != len)
+		return rt_err_sys(err, errno, "vsock: CONNECT");
+	if (vsock_reply(fd, timeout_ms, err) < 0)
+		return -err->code;
+	return steal_fd(fd);
 }

@@ -19,6 +19,7 @@ struct net_adopt;
 struct vm_plan {
 	bool enabled;
 	int vmm_fd, kvm_fd, kernel_fd, initrd_fd, disk_fd;
+	int vsock_fd;                /* listening at <state dir>/vsock.sock, or -1 */
 	uint64_t mem_mib;
 	int cpus;
 	bool terminal;
@@ -52,10 +53,30 @@ void vm_plan_net_adopt(struct vm_plan *vp, const struct net_adopt *a);
 void vm_plan_locate_vmm(void);
 void vm_plan_clear(struct vm_plan *vp);
 /* The fds to keep open in the container's init. */
-#define VM_PLAN_NFDS 5
+#define VM_PLAN_NFDS 6
 void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS]);
 /* In the container's init, instead of the workload's exec; tap_fd: the
  * tap the parent made in the container's namespace (net_apply_vm), or -1. */
 int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err);
+
+/* The guest's vsock, reached from the host (hull exec's agent channel).
+ * The contract: a unix stream socket at <state dir>/vsock.sock (the state
+ * dir is <root>/<id>, root default /run/hull); a client writes "CONNECT
+ * <port>\n" and reads "OK <hostport>\n" once a guest program listening on
+ * AF_VSOCK port <port> (guest CID 3) accepted, then it is a byte stream
+ * both ways; no listener or a bad line: the client is closed. */
+#define VM_VSOCK_SOCK "vsock.sock"
+/* Makes the listening socket in the container's state dir (create, after
+ * the state dir exists: the dir's removal takes it along). */
+int vm_plan_vsock(struct vm_plan *vp, int state_dirfd, struct rt_err *err);
+/* <root>/<id>/vsock.sock into buf; -ENAMETOOLONG when it does not fit. */
+int vm_vsock_path(const char *root, const char *id, char *buf, size_t n);
+/* Connects to guest port `port` of container id: the handshake done,
+ * returns the stream's fd (O_CLOEXEC, blocking), or -errno with err
+ * (ENOENT: not a VM container or not running; ECONNREFUSED: nothing
+ * listens on that port in the guest).  timeout_ms bounds the wait for the
+ * guest's answer (-1: none). */
+int vm_vsock_connect(const char *root, const char *id, uint32_t port, int timeout_ms,
+		     struct rt_err *err);
 
 #endif

@@ -31,6 +31,7 @@ struct vmm_config {
 	const char *cmdline_extra;
 	int tap_fd;               /* virtio-net over this tap; -1: no network device */
 	uint8_t mac[6];           /* the guest's MAC address */
+	int vsock_fd;             /* virtio-vsock behind this listening unix socket; -1: none */
 };
 
 /* Boots the VM and runs it to the end; *status is the workload's status
@@ -80,7 +81,7 @@ int vmm_cli(int argc, char **argv, struct rt_err *err);
 #define VMM_USAGE "[--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] " \
 	"[--disk IMAGE [--disk-rw]] [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
 	"[--terminal] [--debug] [--cmdline ARGS] [--net-tap NAME [--net-mac MAC] " \
-	"[--net-ip CIDR]... [--net-gw ADDR]...] -- CMD [ARG...]"
+	"[--net-ip CIDR]... [--net-gw ADDR]...] [--vsock PATH | --vsock-fd N] -- CMD [ARG...]"
 /* vmm_net.c: the --net-* flags.  The tap is opened (and made, when it
  * does not exist) in the VMM's network namespace before the jail. */
 struct vmm_net_opts {

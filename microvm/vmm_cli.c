@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 enum { O_KERNEL = 256, O_MEM, O_CPUS, O_ROOTFS, O_READONLY, O_ENV, O_CWD, O_USER, O_HOSTNAME,
        O_BOOT_TIME, O_DEBUG, O_TERMINAL, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE,
-       O_NET };
+       O_NET, O_VSOCK, O_VSOCK_FD };
 
 static int usage_error(struct rt_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -49,7 +51,7 @@ static int strv_push(char ***v, size_t *n, char *s)
 struct vmm_opts {
 	struct vmm_config cfg;
 	struct vm_guest_proc proc;
-	const char *kernel, *rootfs, *dump_initrd;
+	const char *kernel, *rootfs, *dump_initrd, *vsock;
 	size_t n_env;
 	struct vmm_net_opts net;
 	const char *flag;         /* the long option being parsed (for O_NET) */
@@ -104,6 +106,7 @@ static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 	case O_DUMP_INITRD: o->dump_initrd = arg; return 0;
 	case O_DISK_RW: o->cfg.disk_rw = true; return 0;
 	case O_CMDLINE: o->cfg.cmdline_extra = arg; return 0;
+	case O_VSOCK: o->vsock = arg; return 0;
 	case O_USER: return parse_user(arg, &o->proc, err);
 	case O_NET: return vmm_net_flag(&o->net, o->flag, arg, err) < 0 ? -1 : 0;
 	case O_ENV:
@@ -125,15 +128,45 @@ static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 			return n == 0 ? usage_error(err, "--cpus 0: at least 1") : -1;
 		o->cfg.cpus = (int)n;
 		return 0;
-	case O_KVM_FD: case O_KERNEL_FD: case O_INITRD_FD:
+	case O_KVM_FD: case O_KERNEL_FD: case O_INITRD_FD: case O_VSOCK_FD:
 		if (parse_num(arg, "--*-fd", 65535, &n, err) < 0)
 			return -1;
 		*(c == O_KVM_FD ? &o->cfg.kvm_fd : c == O_KERNEL_FD ? &o->cfg.kernel_fd :
-		  &o->cfg.initrd_fd) = (int)n;
+		  c == O_VSOCK_FD ? &o->cfg.vsock_fd : &o->cfg.initrd_fd) = (int)n;
 		return 0;
 	default:
 		return usage_error(err, "%s", "bad option");
 	}
+}
+
+/* --vsock PATH: the listening socket the VMM makes itself.  An existing
+ * path is refused (bind fails), never replaced; the jailed VMM cannot
+ * unlink it at exit, so the caller removes it. */
+static int open_vsock(struct vmm_opts *o, struct rt_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (o->vsock && o->cfg.vsock_fd >= 0)
+		return usage_error(err, "--vsock and --vsock-fd: give one");
+	if (!o->vsock)
+		return 0;
+	if (strlen(o->vsock) >= sizeof(sa.sun_path))
+		return usage_error(err, "--vsock %s: path too long for a unix socket", o->vsock);
+	strcpy(sa.sun_path, o->vsock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rt_err_sys(err, errno, "--vsock: socket"), -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return rt_err_sys(err, errno, "--vsock %s%s", o->vsock,
+				  errno == EADDRINUSE ? " (the path exists; remove it first)" : ""), -1;
+	if (listen(fd, 16) < 0) {
+		rt_err_sys(err, errno, "--vsock %s: listen", o->vsock);
+		unlink(o->vsock);
+		return -1;
+	}
+	o->cfg.vsock_fd = steal_fd(fd);
+	return 0;
 }
 
 /* Files named on the command line; the fds a container's init passes are
@@ -162,7 +195,7 @@ static int open_inputs(struct vmm_opts *o, struct rt_err *err)
 	if (o->cfg.initrd_fd < 0 &&
 	    vm_initrd_build(&o->proc, o->rootfs, &o->cfg.initrd_fd, err) < 0)
 		return -1;
-	return 0;
+	return open_vsock(o, err);   /* last: the only input that leaves a file */
 }
 
 static int dump(int fd, const char *path, struct rt_err *err)
@@ -208,13 +241,15 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 		{ "net-mac", required_argument, NULL, O_NET },
 		{ "net-ip", required_argument, NULL, O_NET },
 		{ "net-gw", required_argument, NULL, O_NET },
+		{ "vsock", required_argument, NULL, O_VSOCK },
+		{ "vsock-fd", required_argument, NULL, O_VSOCK_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct vmm_opts o = { .cfg = { .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
 				       .mem_mib = 256, .cpus = 1, .stdin_fd = STDIN_FILENO,
 				       .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO,
-				       .tap_fd = -1 } };
+				       .tap_fd = -1, .vsock_fd = -1 } };
 	int c, status = 0, li = -1;
 
 	/* Boot time counts from here, as QEMU's counts from its exec: the
@@ -248,7 +283,15 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 			status = -1;
 		goto out;
 	}
-	if (open_inputs(&o, err) < 0 || vmm_jail(err) < 0 || vmm_run(&o.cfg, &status, err) < 0)
+	/* Once vmm_run has loaded the seccomp filter, unlink is fatal: the
+	 * --vsock socket outlives the VMM (as Firecracker's does). */
+	if (open_inputs(&o, err) < 0)
+		status = -1;
+	else if (vmm_jail(err) < 0) {
+		if (o.vsock)
+			unlink(o.vsock);
+		status = -1;
+	} else if (vmm_run(&o.cfg, &status, err) < 0)
 		status = -1;
 out:
 	free(o.proc.env);

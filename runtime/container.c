@@ -588,6 +588,12 @@ static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creat
 	s = c->plan.spec;
 	if (state_dir_setup(c, err) < 0)
 		return -err->code;
+	/* VM mode: the guest's vsock (hull exec's agent) at <state dir>/vsock.sock */
+	if (c->plan.vm.enabled) {
+		if (vm_plan_vsock(&c->plan.vm, c->dirfd, err) < 0)
+			return -err->code;
+		rt_fault_point("vsock");
+	}
 	if (!o->systemd_cgroup &&
 	    (privileged || s->linux_.cgroups_path || s->linux_.resources.present) &&
 	    cg_create(c->plan.cgroup_path, &s->linux_.resources, &c->cg, err) < 0) {

@@ -47,7 +47,7 @@ void *tmem_at(struct vm_mem *m, uint64_t gpa)
 	return m->base + gpa;
 }
 
-#define LOOP_MAX 32
+#define LOOP_MAX 128
 struct vm_loop {
 	int epfd;
 	struct {
