@@ -358,9 +358,7 @@ int rt_container_exec(const struct rt_exec_opts *o, int *status, struct rt_err *
 	if (r < 0)
 		goto out;
 	if (p.vm) {
-		_cleanup_free_ char *sock = rt_state_path(o->root, o->id, "vsock.sock");
-		r = sock ? rt_vm_exec(o, p.proc, sock, status, err)
-			 : rt_err_set(err, ENOMEM, "out of memory");
+		r = rt_vm_exec(o, p.proc, status, err);
 		goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {

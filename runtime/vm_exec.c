@@ -10,6 +10,7 @@
 #include "runtime/console.h"
 #include "runtime/log.h"
 #include "microvm/agent_proto.h"
+#include "microvm/vm_plan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,48 +36,17 @@ static const int fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
 
 /* ---- connecting -------------------------------------------------------- */
 
-/* The VMM's answer to CONNECT: 0, -ECONNRESET when it closed (nothing
- * listens in the guest yet), else -errno. */
-static int handshake(int fd)
-{
-	static const char req[] = "CONNECT 1024\n";
-	char line[32];
-	size_t n = 0;
-
-	if (write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1))
-		return errno == EPIPE || errno == ECONNRESET ? -ECONNRESET : -EIO;
-	while (n < sizeof(line) - 1) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-
-		if (poll(&pf, 1, HANDSHAKE_MS) <= 0)
-			return -ETIMEDOUT;
-		r = read(fd, line + n, 1);
-		if (r <= 0)
-			return r == 0 || errno == ECONNRESET ? -ECONNRESET : -errno;
-		if (line[n++] == '\n')
-			break;
-	}
-	line[n] = 0;
-	return strncmp(line, "OK ", 3) ? -EPROTO : 0;
-}
-
-int rt_vm_exec_connect(const char *path, struct rt_err *err)
+int rt_vm_exec_connect(const char *root, const char *id, struct rt_err *err)
 {
 	for (int tries = 0;; tries++) {
-		int fd = rt_unix_connect(path, SOCK_STREAM, err), r;
+		int fd = vm_vsock_connect(root, id, AP_VSOCK_PORT, HANDSHAKE_MS, err);
 
-		if (fd < 0 && err->code == ENOENT)
-			return rt_err_set(err, ENOENT, "exec: the VM has no vsock socket (%s): is it "
-					  "running, with a VMM that has vsock?", path);
-		r = fd < 0 ? -err->code : handshake(fd);
-		if (r == 0)
-			return fd;
 		if (fd >= 0)
-			close(fd);
-		if ((r != -ECONNRESET && r != -ECONNREFUSED) || tries >= CONNECT_TRIES)
-			return rt_err_set(err, -r, "exec: the guest's agent does not answer on vsock "
-					  "port %d (%s): %s", AP_VSOCK_PORT, path, strerror(-r));
+			return fd;
+		/* Refused: nothing listens in the guest yet (it is still booting). */
+		if (err->code != ECONNREFUSED || tries >= CONNECT_TRIES)
+			return rt_err_wrap(err, "exec: the guest's agent (vsock port %d)",
+					   AP_VSOCK_PORT);
 		rt_err_clear(err);
 		usleep(200 * 1000);
 	}
@@ -388,8 +358,8 @@ static int foreground(const struct rt_exec_opts *o, int conn, const struct rt_vm
 	return r;
 }
 
-int rt_vm_exec(const struct rt_exec_opts *o, const struct rt_process *pr, const char *sock_path,
-	       int *status, struct rt_err *err)
+int rt_vm_exec(const struct rt_exec_opts *o, const struct rt_process *pr, int *status,
+	       struct rt_err *err)
 {
 	_cleanup_close_ int conn = -1, slave = -1;
 	struct rt_vm_io io = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, -1 };
@@ -406,7 +376,7 @@ int rt_vm_exec(const struct rt_exec_opts *o, const struct rt_process *pr, const 
 		io.tty = STDIN_FILENO;
 		ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
 	}
-	conn = rt_vm_exec_connect(sock_path, err);
+	conn = rt_vm_exec_connect(o->root, o->id, err);
 	if (conn < 0 || rt_vm_exec_start(conn, pr, ws.ws_row, ws.ws_col, status, err) < 0)
 		return -err->code;
 	*status = 0;

@@ -16,9 +16,9 @@ struct rt_vm_io {
 	int tty;         /* a terminal whose size follows SIGWINCH, or -1 */
 };
 
-/* Connect to the VM's vsock socket and the agent's port: retried while
- * the guest's agent does not listen yet (a VM still booting). */
-int rt_vm_exec_connect(const char *sock_path, struct rt_err *err);
+/* Connect to the guest agent's port of container id (vm_vsock_connect):
+ * retried while nothing listens in the guest yet (a VM still booting). */
+int rt_vm_exec_connect(const char *root, const char *id, struct rt_err *err);
 /* Send the request for pr and wait until the guest started it.  A process
  * the guest could not start (no such executable) is an error naming it,
  * with *status 127 or 126 as runc would exit. */
@@ -27,8 +27,8 @@ int rt_vm_exec_start(int conn, const struct rt_process *pr, unsigned rows, unsig
 /* Relay stdio and our signals until the process ends: *status is its
  * exit code, 128+N when signal N ended it. */
 int rt_vm_exec_relay(int conn, const struct rt_vm_io *io, int *status, struct rt_err *err);
-/* The whole of `hull exec` for a VM container whose socket is sock_path. */
-int rt_vm_exec(const struct rt_exec_opts *o, const struct rt_process *pr, const char *sock_path,
-	       int *status, struct rt_err *err);
+/* The whole of `hull exec` for the VM container o->id. */
+int rt_vm_exec(const struct rt_exec_opts *o, const struct rt_process *pr, int *status,
+	       struct rt_err *err);
 
 #endif
