@@ -195,6 +195,11 @@ static void put_out(struct relay *r, int fd, const struct ap_frame *f)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {    /* an engine's non-blocking pipe */
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			poll(&pf, 1, -1);
+			continue;
+		}
 		if (n < 0) {
 			r->dead_out = true;
 			break;
