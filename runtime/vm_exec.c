@@ -363,12 +363,29 @@ static int foreground(const struct rt_exec_opts *o, int conn, const struct rt_vm
 	return r;
 }
 
+/* An engine may start us with a stdio fd closed: the connection must not
+ * take its number, or the relay would read or write the protocol as stdio. */
+static void fill_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
 int rt_vm_exec(const struct rt_exec_opts *o, const struct rt_process *pr, int *status,
 	       struct rt_err *err)
 {
 	_cleanup_close_ int conn = -1, slave = -1;
 	struct rt_vm_io io = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, -1 };
 	struct winsize ws = { 0 };
+
+	fill_stdio();
 
 	if (pr->has_console_size)
 		ws.ws_row = (unsigned short)pr->console_height,

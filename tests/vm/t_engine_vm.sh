@@ -156,7 +156,9 @@ test_engine_vm_podman_stdin_exec() {
 		epm logs "$id" 2>/dev/null | grep -q up && break
 		sleep 1
 	done
-	out=$(epm exec "$id" echo hi 2>&1) || fail "podman exec failed: $out"
+	rc=0
+	out=$(epm exec "$id" echo hi 2>&1) || rc=$?
+	[ "$rc" = 0 ] || fail "podman exec failed ($rc): $out; hull ran: $(grep exec "$work/engine/rt.log" | cut -c1-200)"
 	expect_eq "exec output" "$out" hi
 	rc=0
 	epm exec "$id" sh -c 'uname -r; exit 3' > "$work/pexec.out" 2>&1 || rc=$?
