@@ -336,8 +336,12 @@ static int detach(const struct rt_exec_opts *o, int conn, const struct rt_vm_io 
 		/* The engine resizes the master: SIGWINCH comes to the slave's session. */
 		if (io->tty >= 0 && setsid() >= 0)
 			ioctl(io->tty, TIOCSCTTY, 0);
-		if (rt_vm_exec_relay(conn, io, &st, &e2) < 0)
+		/* Nobody waits for our return: the log and the process's stderr
+		 * (what the engine shows) are the only places to say why. */
+		if (rt_vm_exec_relay(conn, io, &st, &e2) < 0) {
 			rt_log(RT_LOG_ERROR, "%s", e2.msg);
+			dprintf(io->err >= 0 ? io->err : io->out, "hull: %s\n", e2.msg);
+		}
 		_exit(st);
 	}
 	return o->pid_file ? rt_write_pid_file(o->pid_file, pid, err) : 0;

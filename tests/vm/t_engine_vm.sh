@@ -145,7 +145,7 @@ test_engine_vm_podman_detach_stop_rm() {
 # podman exec into a VM container runs in the guest (hull exec --detach
 # --pid-file under conmon: the relay's status is the process's).
 test_engine_vm_podman_stdin_exec() {
-	local id out rc
+	local id out rc logf
 	eng_setup || return 0
 	out=$(printf 'line one\nline two\n' |
 		epm run --rm -i --network none "${ENG_VM[@]}" "$ENG_IMG" sh -c 'wc -l; echo done')
@@ -158,7 +158,10 @@ test_engine_vm_podman_stdin_exec() {
 	done
 	rc=0
 	out=$(epm exec "$id" echo hi 2>&1) || rc=$?
-	[ "$rc" = 0 ] || fail "podman exec failed ($rc): $out; hull ran: $(grep exec "$work/engine/rt.log" | cut -c1-200)"
+	if [ "$rc" != 0 ]; then
+		logf=$(grep ' exec ' "$work/engine/rt.log" | tail -n1 | sed -n 's/.*--log \([^ ]*\).*/\1/p')
+		fail "podman exec failed ($rc): $out; hull's log: $(tail -n 5 "$logf" 2>&1)"
+	fi
 	expect_eq "exec output" "$out" hi
 	rc=0
 	epm exec "$id" sh -c 'uname -r; exit 3' > "$work/pexec.out" 2>&1 || rc=$?
