@@ -325,7 +325,7 @@ static int host_pty(const char *sock, int *slave, struct rt_err *err)
 static int detach(const struct rt_exec_opts *o, int conn, const struct rt_vm_io *io,
 		  struct rt_err *err)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid < 0)
 		return rt_err_sys(err, errno, "fork");
@@ -342,6 +342,11 @@ static int detach(const struct rt_exec_opts *o, int conn, const struct rt_vm_io 
 			rt_log(RT_LOG_ERROR, "%s", e2.msg);
 			dprintf(io->err >= 0 ? io->err : io->out, "hull: %s\n", e2.msg);
 		}
+		/* A process that ends before the runtime call did confuses an
+		 * engine that reaps both (podman's conmon was seen reporting 255
+		 * for a quick `exec echo`): end after our parent, at most 2 s on. */
+		for (int i = 0; i < 200 && getppid() == parent; i++)
+			usleep(10 * 1000);
 		_exit(st);
 	}
 	return o->pid_file ? rt_write_pid_file(o->pid_file, pid, err) : 0;
