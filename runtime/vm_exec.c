@@ -145,7 +145,22 @@ struct relay {
 	int conn, in, out, err, tty;
 	int status;               /* -1 until EXIT */
 	bool dead_out;            /* our stdout went away: drop the rest */
+	bool dead_conn;           /* the guest closed its reading side */
 };
+
+/* To the guest.  Once it has closed (the process ended: its EXIT may
+ * already wait in our buffer), what we would still send is moot. */
+static int to_guest(struct relay *r, uint8_t type, const void *data, size_t len)
+{
+	int e = r->dead_conn ? 0 : ap_write(r->conn, type, data, len);
+
+	if (e == -EPIPE || e == -ECONNRESET) {
+		r->dead_conn = true;
+		r->in = -1;
+		return 0;
+	}
+	return e;
+}
 
 static int send_winsize(struct relay *r)
 {
@@ -156,7 +171,7 @@ static int send_winsize(struct relay *r)
 		return 0;
 	b[0] = (uint8_t)ws.ws_row, b[1] = (uint8_t)(ws.ws_row >> 8);
 	b[2] = (uint8_t)ws.ws_col, b[3] = (uint8_t)(ws.ws_col >> 8);
-	return ap_write(r->conn, AP_WINSIZE, b, 4);
+	return to_guest(r, AP_WINSIZE, b, 4);
 }
 
 static int on_signals(struct relay *r, int sfd)
@@ -165,7 +180,7 @@ static int on_signals(struct relay *r, int sfd)
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 		uint8_t sig = (uint8_t)si.ssi_signo;
-		int e = sig == SIGWINCH ? send_winsize(r) : ap_write(r->conn, AP_SIGNAL, &sig, 1);
+		int e = sig == SIGWINCH ? send_winsize(r) : to_guest(r, AP_SIGNAL, &sig, 1);
 
 		if (e < 0)
 			return e;
@@ -180,9 +195,9 @@ static int on_stdin(struct relay *r, uint8_t *buf)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n > 0)
-		return ap_write(r->conn, AP_STDIN, buf, (size_t)n);
+		return to_guest(r, AP_STDIN, buf, (size_t)n);
 	r->in = -1;        /* EOF (or a pty whose other side closed) */
-	return ap_write(r->conn, AP_STDIN_EOF, NULL, 0);
+	return to_guest(r, AP_STDIN_EOF, NULL, 0);
 }
 
 static void put_out(struct relay *r, int fd, const struct ap_frame *f)
@@ -325,7 +340,7 @@ static int host_pty(const char *sock, int *slave, struct rt_err *err)
 static int detach(const struct rt_exec_opts *o, int conn, const struct rt_vm_io *io,
 		  struct rt_err *err)
 {
-	pid_t parent = getpid(), pid = fork();
+	pid_t pid = fork();
 
 	if (pid < 0)
 		return rt_err_sys(err, errno, "fork");
@@ -342,11 +357,6 @@ static int detach(const struct rt_exec_opts *o, int conn, const struct rt_vm_io 
 			rt_log(RT_LOG_ERROR, "%s", e2.msg);
 			dprintf(io->err >= 0 ? io->err : io->out, "hull: %s\n", e2.msg);
 		}
-		/* A process that ends before the runtime call did confuses an
-		 * engine that reaps both (podman's conmon was seen reporting 255
-		 * for a quick `exec echo`): end after our parent, at most 2 s on. */
-		for (int i = 0; i < 200 && getppid() == parent; i++)
-			usleep(10 * 1000);
 		_exit(st);
 	}
 	return o->pid_file ? rt_write_pid_file(o->pid_file, pid, err) : 0;

@@ -450,6 +450,35 @@ Test(agent_host, hostile_guest_frames_rejected, .timeout = 20)
 	cr_assert_str_eq(r.err.msg, "x?y", "control characters are not printed");
 }
 
+/* The guest sent the exit status and closed before our stdin's EOF went
+ * out: the write fails (EPIPE), the status still counts. */
+Test(agent_host, guest_closed_before_our_stdin_eof, .timeout = 20)
+{
+	static const uint8_t st[] = { AP_STARTED, 0, 0, 0, 0 };
+	static const uint8_t b[] = { AP_STDOUT, 3, 0, 0, 0, 'h', 'i', '\n',
+				     AP_EXIT, 2, 0, 0, 0, 0, 6 };
+	struct rt_process pr = { .args = ARGV("x"), .n_args = 1, .cwd = "/" };
+	int sv[2], p[2], out = memfd_create("out", 0), status = -1;
+	struct rt_err err = { 0 };
+	char buf[16];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cr_assert_eq(pipe(p), 0);
+	close(p[1]);                                  /* stdin: at EOF */
+	cr_assert_eq(write(sv[1], st, sizeof(st)), (ssize_t)sizeof(st));
+	cr_assert_eq(rt_vm_exec_start(sv[0], &pr, 0, 0, &status, &err), 0, "%s", err.msg);
+	/* Both ready at once for the relay: stdin's EOF (read first) and this. */
+	cr_assert_eq(write(sv[1], b, sizeof(b)), (ssize_t)sizeof(b));
+	close(sv[1]);
+	cr_assert_eq(rt_vm_exec_relay(sv[0], &(struct rt_vm_io){ p[0], out, 2, -1 }, &status,
+				      &err), 0, "%s", err.msg);
+	cr_assert_eq(status, 6);
+	slurp(out, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "hi\n");
+	close(sv[0]);
+	close(p[0]);
+}
+
 /* The handler refuses what a hostile host sends, and ends. */
 Test(agent_exec, hostile_host_frames_rejected, .timeout = 20)
 {
