@@ -15,6 +15,9 @@
 
 struct rt_rlimit;
 
+/* Host directories a microVM can share (virtio-fs, one virtiofsd each). */
+#define VMM_MAX_FS 4
+
 struct vmm_config {
 	int kvm_fd;               /* an open /dev/kvm */
 	int kernel_fd;            /* bzImage or ELF vmlinux */
@@ -31,6 +34,10 @@ struct vmm_config {
 	const char *cmdline_extra;
 	int tap_fd;               /* virtio-net over this tap; -1: no network device */
 	uint8_t mac[6];           /* the guest's MAC address */
+	/* virtio-fs devices: each a connected socket to its virtiofsd
+	 * (vm_fs_start) and the tag the guest mounts; the VMM owns the fds. */
+	struct vmm_fs { int sock_fd; char tag[16]; } fs[VMM_MAX_FS];
+	int n_fs;
 };
 
 /* Boots the VM and runs it to the end; *status is the workload's status
