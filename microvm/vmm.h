@@ -65,6 +65,16 @@ struct vm_guest_proc {
 		uint64_t bounding, effective, inheritable, permitted, ambient;
 	} sec;
 	const struct vm_guest_net *net;   /* eth0's addresses, or NULL */
+	const struct vm_guest_fs *fs;     /* virtio-fs tags to mount */
+	size_t n_fs;
+};
+
+/* A virtio-fs share as the guest init mounts it: written to /hull/config
+ * as "fs" records "TAG ro|rw DST". */
+struct vm_guest_fs {
+	char tag[16];
+	const char *dst;
+	bool ro;
 };
 
 /* What the guest init sets on its eth0 (the virtio-net device): written
@@ -87,7 +97,7 @@ int vmm_cli(int argc, char **argv, struct rt_err *err);
 #define VMM_USAGE "[--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] " \
 	"[--disk IMAGE [--disk-rw]] [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
 	"[--terminal] [--debug] [--cmdline ARGS] [--net-tap NAME [--net-mac MAC] " \
-	"[--net-ip CIDR]... [--net-gw ADDR]...] -- CMD [ARG...]"
+	"[--net-ip CIDR]... [--net-gw ADDR]...] [--fs SRC:DST[:ro]]... -- CMD [ARG...]"
 /* vmm_net.c: the --net-* flags.  The tap is opened (and made, when it
  * does not exist) in the VMM's network namespace before the jail. */
 struct vmm_net_opts {
