@@ -78,9 +78,12 @@ int vm_fs_check(const char *src, const char *dst, char **real, struct rt_err *er
 	if (strchr(r, ','))
 		return rt_err_set(err, EINVAL, "%s: a ',' in the path cannot be passed to virtiofsd",
 				  r);
-	if (access(vm_fs_virtiofsd(), X_OK) < 0)
-		return rt_err_sys(err, errno, "%s (virtiofsd serves host directories to a microVM: "
-				  "apt-get install qemu-system-common)", vm_fs_virtiofsd());
+	if (access(vm_fs_virtiofsd(), X_OK) < 0) {
+		int e = errno;
+
+		return rt_err_set(err, e, "%s: %s (virtiofsd serves host directories to a microVM: "
+				  "apt-get install qemu-system-common)", vm_fs_virtiofsd(), strerror(e));
+	}
 	if (real)
 		*real = steal_ptr(r);
 	return 0;
