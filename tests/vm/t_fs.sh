@@ -190,3 +190,51 @@ test_fs_ct_vm_killed_after_virtiofsd_leaves_none() {
 	ctv destroy --force "$n"
 	[ ! -e "$work/ctlib/ct/$n" ] || fail "ct dir left"
 }
+
+# An OCI bundle's bind mounts (what podman's -v gives) under run --vm:
+# directories reach the guest (ro where the options say), a bind of a
+# file stays host-side (the guest has its own /etc), /dev/shm is the
+# guest's own; the run ends with no virtiofsd.
+test_fs_run_vm_bundle_binds() {
+	local b src ro out
+	fs_skip && return 0
+	src=$(fs_src runrw) ro=$(fs_src runro)
+	echo rw-data > "$src/in" && echo ro-data > "$ro/in" && echo filebind > "$work/fs-file"
+	b=$(bundle fsb ".process.args = [\"sh\", \"-c\", \"cat /data/in /cfg/in; echo out > /data/out; touch /cfg/x 2>/dev/null || echo ro-refused; cat /etc/fb 2>/dev/null || echo no-file-bind\"] |
+		.mounts += [{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$src\", \"options\": [\"rbind\", \"rw\"]},
+			    {\"destination\": \"/cfg\", \"source\": \"$ro\", \"options\": [\"bind\", \"ro\"]},
+			    {\"destination\": \"/etc/fb\", \"type\": \"bind\", \"source\": \"$work/fs-file\", \"options\": [\"bind\", \"ro\"]}]")
+	out=$(hrun run --vm --bundle "$b" vm-fsb 2>&1)
+	expect_eq "guest output" "$out" "rw-data
+ro-data
+ro-refused
+no-file-bind"
+	expect_eq "written by the guest" "$(cat "$src/out")" out
+	[ ! -e "$ro/x" ] || fail "ro bind written"
+	expect_no_virtiofsd "$src"
+	expect_no_virtiofsd "$ro"
+	[ ! -e "$work/state/vm-fsb" ] || fail "state left behind"
+}
+
+# podman -v with the VM annotation: the volume is in the guest (both
+# ways, :ro refused), and nothing is left (container, VMM, virtiofsd).
+# Uses eng_setup, epm and eng_nothing_left from t_engine_vm.sh.
+test_fs_engine_podman_volume() {
+	local src ro out
+	fs_skip && return 0
+	eng_setup || return 0
+	src=$(fs_src podrw) ro=$(fs_src podro)
+	echo pod-data > "$src/in" && echo pod-ro > "$ro/in"
+	out=$(epm run --rm --network none "${ENG_VM[@]}" -v "$src:/vol" -v "$ro:/rovol:ro" \
+		"$ENG_IMG" sh -c 'cat /vol/in /rovol/in; echo guest > /vol/out;
+		touch /rovol/x 2>/dev/null || echo ro-refused; uname -r')
+	expect_eq "guest output" "$(echo "$out" | sed -n 1,3p)" "pod-data
+pod-ro
+ro-refused"
+	[ "$(echo "$out" | sed -n 4p)" != "$(uname -r)" ] || fail "not a VM: $out"
+	expect_eq "written by the guest" "$(cat "$src/out")" guest
+	[ ! -e "$ro/x" ] || fail "ro volume written"
+	expect_no_virtiofsd "$src"
+	expect_no_virtiofsd "$ro"
+	eng_nothing_left
+}
