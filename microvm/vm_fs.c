@@ -145,6 +145,10 @@ static _Noreturn void backend_exec(const char *src, bool ro, bool verbose, int l
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int keep[2];
 
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);   /* a caller's blocked signals are not its */
 	setsid();
 	signal(SIGPIPE, SIG_DFL);
 	efd = fcntl(efd, F_DUPFD_CLOEXEC, 10);   /* out of fd 3's way */

@@ -238,3 +238,27 @@ ro-refused"
 	expect_no_virtiofsd "$ro"
 	eng_nothing_left
 }
+
+# virtiofsd killed while the guest uses its share: the VM ends at once
+# with an error naming it (the guest's file requests would wait forever).
+test_fs_vmm_backend_death_ends_the_vm() {
+	local src pid st=0
+	fs_skip && return 0
+	src=$(fs_src death)
+	"$HULL" vmm --kernel "$KERNEL" --rootfs "$work/rootfs" --fs "$src:/d" -- \
+		sh -c 'touch /d/up; while :; do ls /d > /dev/null; sleep 0.2; done' \
+		>/dev/null 2>"$work/death.err" &
+	pid=$!
+	for _ in $(seq 240); do [ -e "$src/up" ] && break; sleep 0.5; done
+	[ -e "$src/up" ] || fail "the guest never wrote to the share"
+	pkill -KILL -f "source=$src," || fail "no virtiofsd to kill"
+	for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.2; done
+	if [ -e "/proc/$pid" ]; then
+		kill -KILL "$pid"
+		fail "the VM still runs 20 s after its virtiofsd died"
+	fi
+	wait "$pid" || st=$?
+	expect_eq "status" "$st" 1
+	grep -q "virtio-fs hullfs0: the backend (virtiofsd) closed its connection" "$work/death.err" ||
+		fail "error: $(cat "$work/death.err")"
+}
