@@ -5,7 +5,9 @@
  * silence). */
 #include "config.h"
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,9 +16,11 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "microvm/vhost_user.h"
+#include "microvm/vm_fs.h"
 #include "tests/unit/vm_doubles.h"
 
 TestSuite(vhu, .timeout = 20);
@@ -459,4 +463,117 @@ Test(vfs, bad_tag_is_refused)
 	cr_assert_eq(vdev_fs_new(&c, &ops, &dev, &err), -EINVAL);
 	c.tag = "";
 	cr_assert_eq(vdev_fs_new(&c, &ops, &dev, &err), -EINVAL);
+}
+
+/* The host side (microvm/vm_fs.c): checks, and a real virtiofsd where
+ * this host has one (root: it makes a mount namespace). */
+Test(vfs, destination_checks)
+{
+	static const char *const bad[] = { "rel", "/", "", "/a/../b", "/..", "/a/.", "/a/./b",
+					   "/a\nb" };
+	static const char *const good[] = { "/a", "/a/b/c", "/a..b/.c", "//x//y/" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(vm_fs_check_dst(bad[i], &err), -EINVAL, "%s accepted", bad[i]);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert_eq(vm_fs_check_dst(good[i], &err), 0, "%s: %s", good[i], err.msg);
+}
+
+Test(vfs, source_checks)
+{
+	char dir[] = "/tmp/hull-vfs-XXXXXX", path[64];
+	char *real = NULL;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	setenv("HULL_VIRTIOFSD", "/bin/true", 1);
+	cr_assert_eq(vm_fs_check("/no/such/dir", "/x", &real, &err), -ENOENT);
+	cr_assert(strstr(err.msg, "/no/such/dir"), "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	f = fopen(path, "w");
+	fclose(f);
+	cr_assert_eq(vm_fs_check(path, "/x", &real, &err), -ENOTDIR);
+	snprintf(path, sizeof(path), "%s/a,b", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	cr_assert_eq(vm_fs_check(path, "/x", &real, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "','"), "%s", err.msg);
+	cr_assert_eq(vm_fs_check(dir, "/x", &real, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(real, dir);
+	free(real);
+	setenv("HULL_VIRTIOFSD", "/no/virtiofsd", 1);
+	cr_assert_eq(vm_fs_check(dir, "/x", NULL, &err), -ENOENT);
+	cr_assert(strstr(err.msg, "/no/virtiofsd: No such file or directory (virtiofsd serves"),
+		  "%s", err.msg);
+	unsetenv("HULL_VIRTIOFSD");
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Processes whose command line holds needle. */
+static int count_procs(const char *needle)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while ((de = readdir(d))) {
+		char p[300], buf[4096];
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/cmdline", de->d_name);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (len <= 0)
+			continue;
+		for (ssize_t i = 0; i < len; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[len] = 0;
+		n += strstr(buf, needle) != NULL;
+	}
+	closedir(d);
+	return n;
+}
+
+Test(vfs, real_virtiofsd_handshake_then_exits_with_the_socket)
+{
+	char dir[] = "/tmp/hull-vfs-XXXXXX", needle[64];
+	const struct virtio_dev_ops *ops;
+	struct vdev_fs_cfg c;
+	void *dev;
+	int sock = -1, i;
+
+	if (geteuid() != 0 || access(VM_FS_VIRTIOFSD, X_OK) < 0)
+		cr_skip_test("needs root and %s", VM_FS_VIRTIOFSD);
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(needle, sizeof(needle), "source=%s,", dir);
+	mem_new();
+	cr_assert_eq(vm_fs_start(dir, true, false, &sock, &err), 0, "%s", err.msg);
+	c = (struct vdev_fs_cfg){ .sock_fd = sock, .tag = "t", .mem_fd = memfd, .mem = &mem };
+	cr_assert_eq(vdev_fs_new(&c, &ops, &dev, &err), 0, "%s", err.msg);
+	cr_assert_geq(count_procs(needle), 1, "no virtiofsd running");
+	ops->destroy(dev);   /* closes the socket */
+	for (i = 0; i < 100 && count_procs(needle); i++)
+		usleep(50000);
+	cr_assert_eq(count_procs(needle), 0, "virtiofsd outlived its socket");
+	rmdir(dir);
+}
+
+Test(vfs, a_backend_that_cannot_start_is_an_error)
+{
+	int sock = -1;
+
+	setenv("HULL_VIRTIOFSD", "/no/such/virtiofsd", 1);
+	cr_assert_eq(vm_fs_start("/tmp", false, false, &sock, &err), -EIO);
+	cr_assert(strstr(err.msg, "virtiofsd: /no/such/virtiofsd: No such file"), "%s", err.msg);
+	cr_assert_eq(sock, -1);
+	unsetenv("HULL_VIRTIOFSD");
 }
