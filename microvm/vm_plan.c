@@ -210,7 +210,8 @@ static int plan_fs(const struct rt_spec *s, struct vm_plan *vp, struct rt_err *e
 			    has_opt(m, "rbind");
 		struct stat st;
 
-		if (!bind || !m->source || stat(m->source, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		/* a missing source is vm_fs_check's clear error */
+		if (!bind || !m->source || (stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)) ||
 		    under(m->destination, "/dev") || under(m->destination, "/proc") ||
 		    under(m->destination, "/sys"))
 			continue;
@@ -270,7 +271,8 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 
 	vp->enabled = true;
 	vp->terminal = s->process.terminal;
-	if (plan_resources(s, vp, err) < 0)
+	/* the shares first: a bad bind is named even where KVM is missing */
+	if (plan_resources(s, vp, err) < 0 || plan_fs(s, vp, err) < 0)
 		return -err->code;
 	vp->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vp->kvm_fd < 0)
@@ -282,7 +284,7 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 	vp->vmm_fd = open_vmm(err);
 	if (vp->vmm_fd < 0)
 		return rt_err_wrap(err, "microVM");
-	if (plan_fs(s, vp, err) < 0 || plan_disk(rootfs, disk, vp, err) < 0)
+	if (plan_disk(rootfs, disk, vp, err) < 0)
 		return -err->code;
 	return plan_initrd(s, vp, err);
 }

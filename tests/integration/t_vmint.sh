@@ -107,6 +107,24 @@ test_vm_global_flag_default() {
 	set -e
 	expect_clean_failure "--vm create without kvm" "$out" "$rc" \
 		"microVM: /dev/kvm (VM isolation needs KVM): No such file"
+	# VM mode shares bind-mounted directories over virtio-fs: a missing
+	# source or a '..' destination is named before KVM, nothing left
+	jq_edit "$B" ".mounts += [{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$B/no-such\", \"options\": [\"rbind\"]}]"
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" --vm create --bundle "$B" "${IDPREFIX}g" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "--vm create with a missing bind source" "$out" "$rc" \
+		"mounts[$(jq '.mounts | length - 1' "$B/config.json")]: $B/no-such: No such file or directory"
+	mkdir -p "$B/share"
+	jq_edit "$B" ".mounts[-1].source = \"$B/share\" | .mounts[-1].destination = \"/a/../b\""
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" --vm create --bundle "$B" "${IDPREFIX}g" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "--vm create with a '..' bind destination" "$out" "$rc" \
+		'destination: "/a/../b" must not contain ".."'
+
+	state_empty
+	jq_edit "$B" 'del(.mounts[-1])'
 	jq_edit "$B" '.annotations = {"org.hull.isolation": "container"}'
 	nokvm timeout 15 "$HULL" --root "$STATE" --vm run --bundle "$B" "${IDPREFIX}g" ||
 		fail "--vm run with the annotation container: status $?"
