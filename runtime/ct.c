@@ -12,6 +12,7 @@
 #include "netns/net.h"
 #include "cgroups/cgroup.h"
 #include "image/image.h"
+#include "microvm/vm_fs.h"
 #include "microvm/vm_plan.h"
 
 #include <arpa/inet.h>
@@ -568,9 +569,9 @@ static int copy_binds(const struct rt_ct_create_opts *o, struct rt_ct_config *c,
 	return 0;
 }
 
-/* --vm: the guest has its root disk and, with --ip, a virtio-net device
- * on hull0 (leased as for any container); no shared directories yet, and
- * KVM is needed to start it. */
+/* --vm: the guest has its root disk, with --ip a virtio-net device on
+ * hull0 (leased as for any container), with --bind host directories over
+ * virtio-fs; KVM is needed to start it. */
 static int vm_check(const struct rt_ct_create_opts *o, struct rt_err *err)
 {
 	struct in_addr a;
@@ -582,9 +583,14 @@ static int vm_check(const struct rt_ct_create_opts *o, struct rt_err *err)
 	    net_parse_cidr4(o->ip, false, &a, &prefix) < 0)
 		return rt_err_set(err, EINVAL, "--ip %s: expected an IPv4 address A.B.C.D[/P]",
 				  o->ip);
-	if (o->n_binds)
-		return rt_err_set(err, EINVAL, "ct create --vm: --bind is not available with --vm "
-				  "(the guest sees only its root disk)");
+	/* --bind: directories only, shared over virtio-fs (one virtiofsd
+	 * each, started with the VM); checked now so that a missing source
+	 * or a missing virtiofsd leaves nothing behind */
+	if (o->n_binds > VMM_MAX_FS)
+		return rt_err_set(err, EINVAL, "ct create --vm: at most %d --bind", VMM_MAX_FS);
+	for (size_t i = 0; i < o->n_binds; i++)
+		if (vm_fs_check(o->binds[i].src, o->binds[i].dst, NULL, err) < 0)
+			return rt_err_wrap(err, "ct create --vm: --bind");
 	if (access("/dev/kvm", R_OK | W_OK) < 0)
 		return rt_err_sys(err, errno, "ct create --vm: /dev/kvm (VM isolation needs KVM)");
 	return 0;
