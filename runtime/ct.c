@@ -259,12 +259,10 @@ int rt_ct_start(const struct rt_ct_env *e, const char *name, struct rt_err *err)
 		return -err->code;
 	if (geteuid() != 0)
 		return rt_err_set(err, EPERM, "ct start: needs root (cgroups and the hull0 bridge)");
-	lock = ct_lock(e, name, err);
+	lock = ct_open(e, name, &c, err);
 	if (lock < 0)
 		return lock;
-	r = ct_load_config(e, name, &c, err);
-	if (r == 0)
-		r = start_locked(e, &c, err);
+	r = start_locked(e, &c, err);
 	rt_ct_config_clear(&c);
 	close(lock);
 	return r;
@@ -328,14 +326,10 @@ int rt_ct_stop(const struct rt_ct_env *e, const char *name, int timeout_ms, stru
 	struct rt_ct_config c = {0};
 	int lock, r;
 
-	if (ct_check_name(name, err) < 0)
-		return -err->code;
-	lock = ct_lock(e, name, err);
+	lock = ct_open(e, name, &c, err);
 	if (lock < 0)
 		return lock;
-	r = ct_load_config(e, name, &c, err);
-	if (r == 0)
-		r = stop_locked(e, &c, timeout_ms, err);
+	r = stop_locked(e, &c, timeout_ms, err);
 	rt_ct_config_clear(&c);
 	close(lock);
 	return r;

@@ -71,14 +71,10 @@ int rt_ct_set(const struct rt_ct_env *e, const char *name, int64_t memory, int64
 	struct rt_ct_config c = {0};
 	int lock, r;
 
-	if (ct_check_name(name, err) < 0)
-		return -err->code;
-	lock = ct_lock(e, name, err);
+	lock = ct_open(e, name, &c, err);
 	if (lock < 0)
 		return lock;
-	r = ct_load_config(e, name, &c, err);
-	if (r == 0)
-		r = set_locked(e, &c, memory, cpu_quota, cpu_weight, pids, err);
+	r = set_locked(e, &c, memory, cpu_quota, cpu_weight, pids, err);
 	rt_ct_config_clear(&c);
 	close(lock);
 	return r;

@@ -24,6 +24,10 @@ int ct_check_hostname(const char *h, struct rt_err *err);
 int ct_lock(const struct rt_ct_env *e, const char *name, struct rt_err *err);
 int ct_load_config(const struct rt_ct_env *e, const char *name, struct rt_ct_config *c,
 		   struct rt_err *err);
+/* Check the name, take the lock and read the config: the lock's fd, or
+ * -errno (nothing held) when any step fails. */
+int ct_open(const struct rt_ct_env *e, const char *name, struct rt_ct_config *c,
+	    struct rt_err *err);
 int ct_save_config(const struct rt_ct_env *e, const struct rt_ct_config *c, struct rt_err *err);
 /* "running", "paused", "stopped" or "absent", from the OCI state or, when
  * that is gone, the container's cgroup; fills st (rt_state_clear it). */

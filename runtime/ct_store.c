@@ -227,3 +227,21 @@ int ct_check_hostname(const char *h, struct rt_err *err)
 					  h);
 	return 0;
 }
+
+int ct_open(const struct rt_ct_env *e, const char *name, struct rt_ct_config *c,
+	    struct rt_err *err)
+{
+	int lock;
+
+	if (ct_check_name(name, err) < 0)
+		return -err->code;
+	lock = ct_lock(e, name, err);
+	if (lock < 0)
+		return lock;
+	if (ct_load_config(e, name, c, err) < 0) {
+		rt_ct_config_clear(c);
+		close(lock);
+		return -err->code;
+	}
+	return lock;
+}
