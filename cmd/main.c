@@ -59,7 +59,7 @@ static const struct cmd_verb verbs[] = {
 	{ "ct", cmd_ct, "ct [--lib-dir DIR] VERB ...\n"
 	  "  ct create NAME (--rootfs DIR | --image REF) [--hostname H] [--ip A.B.C.D[/P]|auto|none]\n"
 	  "            [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N] [--bind SRC:DST[:ro]]...\n"
-	  "            [--vm]   (a microVM, --ip on virtio-net: no --bind yet)\n"
+	  "            [--vm]   (a microVM: --ip on virtio-net, --bind directories over virtio-fs)\n"
 	  "  ct start NAME | stop [--timeout SECS] NAME | restart [--timeout SECS] NAME\n"
 	  "  ct enter NAME | exec NAME -- CMD [ARG...]\n"
 	  "  ct set NAME [--memory SIZE] [--cpus N] [--cpu-weight W] [--pids N]\n"
@@ -77,7 +77,8 @@ static const struct cmd_verb verbs[] = {
 	{ "vmm", cmd_vmm, "vmm " VMM_USAGE,
 	  "boot a KVM microVM and run CMD in it (root from DIR), in the foreground; exits with "
 	  "its status. --dump-initrd FILE writes the initramfs and exits; --kvm-fd, --kernel-fd, "
-	  "--initrd-fd and --tap-fd N take inputs already opened (as hull passes them in VM mode)" },
+	  "--initrd-fd, --tap-fd N and --fs-fd FD:TAG take inputs already opened (as hull passes them "
+	  "in VM mode); --fs SRC:DST[:ro] shares a host directory at DST over virtio-fs (virtiofsd)" },
 };
 
 static const char global_usage[] =

@@ -7,6 +7,7 @@
  * line (virtio_mmio.device=4K@BASE:IRQ). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +94,36 @@ static int add_device(struct vm *vm, const struct virtio_dev_ops *ops, void *dev
 	return 0;
 }
 
+/* A virtio-fs backend went away: the guest's file requests would wait
+ * forever, so the VM ends, saying why. */
+static void fs_dead(void *arg, const char *why)
+{
+	vm_request_stop(arg, -1, why);
+}
+
+static int add_fs(struct vm *vm, char *cmdline, size_t cmdline_len, struct rt_err *err)
+{
+	const struct vmm_config *c = vm->cfg;
+	const struct virtio_dev_ops *ops;
+	void *dev;
+
+	for (int i = 0; i < c->n_fs; i++) {
+		/* the device owns a copy; the caller's goes with the VMM */
+		struct vdev_fs_cfg fc = { .sock_fd = fcntl(c->fs[i].sock_fd, F_DUPFD_CLOEXEC, 3),
+					  .tag = c->fs[i].tag, .mem_fd = vm->mem_fd,
+					  .mem = &vm->mem, .loop = vm->loop, .dead = fs_dead,
+					  .dead_arg = vm };
+
+		if (fc.sock_fd < 0)
+			return rt_err_sys(err, errno, "virtio-fs %s: socket fd %d", c->fs[i].tag,
+					  c->fs[i].sock_fd);
+		if (vdev_fs_new(&fc, &ops, &dev, err) < 0 ||
+		    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
+			return -err->code;
+	}
+	return 0;
+}
+
 int vm_devices_setup(struct vm *vm, char *cmdline, size_t cmdline_len, struct rt_err *err)
 {
 	const struct vmm_config *c = vm->cfg;
@@ -130,7 +161,7 @@ int vm_devices_setup(struct vm *vm, char *cmdline, size_t cmdline_len, struct rt
 		    add_device(vm, ops, dev, cmdline, cmdline_len, err) < 0)
 			return -err->code;
 	}
-	return 0;
+	return add_fs(vm, cmdline, cmdline_len, err);
 }
 
 bool vm_devices_mmio(struct vm *vm, uint64_t addr, uint8_t *data, uint32_t len, bool is_write)

@@ -253,6 +253,15 @@ static int config_build(const struct vm_guest_proc *p, bool has_rootfs, char **o
 		r = r ?: config_add(out, len, "pidns", "1");
 	if (p->net)
 		r = r ?: config_net(p->net, out, len);
+	for (size_t i = 0; i < p->n_fs && !r; i++) {
+		char *v = NULL;
+
+		if (asprintf(&v, "%s %s %s", p->fs[i].tag, p->fs[i].ro ? "ro" : "rw",
+			     p->fs[i].dst) < 0)
+			return -ENOMEM;
+		r = config_add(out, len, "fs", v);
+		free(v);
+	}
 	return r ?: config_sec(&p->sec, out, len);
 }
 

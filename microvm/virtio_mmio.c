@@ -312,6 +312,11 @@ void virtio_mmio_signal(struct virtio_mmio *t, uint16_t q)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void virtio_mmio_interrupt(struct virtio_mmio *t)
+{
+	raise_irq(t, VIRTIO_IRQ_VRING);
+}
+
 void virtio_mmio_config_changed(struct virtio_mmio *t)
 {
 	pthread_mutex_lock(&t->lock);

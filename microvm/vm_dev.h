@@ -78,6 +78,10 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t q);
 /* Used buffers were added: set InterruptStatus bit 0 and signal (honours
  * VIRTQ_AVAIL_F_NO_INTERRUPT / used_event where negotiated). */
 void virtio_mmio_signal(struct virtio_mmio *t, uint16_t q);
+/* A vhost-user backend used buffers and asked for an interrupt (it applied
+ * the ring's suppression rules itself): InterruptStatus bit 0 and signal,
+ * unconditionally.  Any thread. */
+void virtio_mmio_interrupt(struct virtio_mmio *t);
 /* Config changed (e.g. console resize): InterruptStatus bit 1. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 
@@ -159,5 +163,21 @@ struct vdev_vsock_stats {
 int vdev_vsock_new(const struct vdev_vsock_cfg *cfg, struct vm_loop *loop,
 		   const struct virtio_dev_ops **ops, void **dev, struct rt_err *err);
 void vdev_vsock_stats(void *dev, struct vdev_vsock_stats *out);
+/* virtio-fs served by a vhost-user backend (virtiofsd) on sock_fd, a
+ * connected unix stream socket the device owns from the call on (closed
+ * on failure too).  The handshake and the memory table (mem_fd: guest
+ * RAM's memfd, mapped as mem describes) happen here; dead(dead_arg, why)
+ * is called once if the backend goes away or refuses a request. */
+struct vdev_fs_cfg {
+	int sock_fd;
+	const char *tag;          /* 1..36 bytes: what the guest mounts */
+	int mem_fd;
+	const struct vm_mem *mem;
+	struct vm_loop *loop;     /* NULL: no call/hang-up watching (tests) */
+	void (*dead)(void *arg, const char *why);
+	void *dead_arg;
+};
+int vdev_fs_new(const struct vdev_fs_cfg *cfg, const struct virtio_dev_ops **ops, void **dev,
+		struct rt_err *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "microvm/disk.h"
+#include "microvm/vm_fs.h"
 #include "microvm/vm_plan.h"
 #include "microvm/vmm.h"
 #include "netns/net.h"
@@ -31,6 +32,8 @@ void vm_plan_init(struct vm_plan *vp)
 {
 	*vp = (struct vm_plan){ .vmm_fd = -1, .kvm_fd = -1, .kernel_fd = -1, .initrd_fd = -1,
 			       .disk_fd = -1, .vsock_fd = -1 };
+	for (int i = 0; i < VMM_MAX_FS; i++)
+		vp->fs[i].sock_fd = -1;
 }
 
 void vm_plan_clear(struct vm_plan *vp)
@@ -41,12 +44,21 @@ void vm_plan_clear(struct vm_plan *vp)
 	for (size_t i = 0; i < RT_ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]), *fds[i] = -1;
+	for (int i = 0; i < vp->n_fs; i++) {
+		if (vp->fs[i].sock_fd >= 0)
+			close(vp->fs[i].sock_fd);
+		free(vp->fs[i].src);
+		free(vp->fs[i].dst);
+	}
+	vp->n_fs = 0;
 }
 
 void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS])
 {
 	fds[0] = vp->vmm_fd, fds[1] = vp->kvm_fd, fds[2] = vp->kernel_fd, fds[3] = vp->initrd_fd;
 	fds[4] = vp->disk_fd, fds[5] = vp->vsock_fd;
+	for (int i = 0; i < VMM_MAX_FS; i++)
+		fds[6 + i] = i < vp->n_fs ? vp->fs[i].sock_fd : -1;
 }
 
 int vm_plan_wanted(const struct rt_spec *s, bool flag, bool *out, struct rt_err *err)
@@ -175,6 +187,61 @@ static int plan_sec(const struct rt_process *p, struct vm_guest_sec *g, struct r
 	return 0;
 }
 
+static bool has_opt(const struct rt_mount *m, const char *o)
+{
+	for (size_t i = 0; i < m->n_options; i++)
+		if (!strcmp(m->options[i], o))
+			return true;
+	return false;
+}
+
+static bool under(const char *dst, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(dst, dir, n) && (dst[n] == 0 || dst[n] == '/');
+}
+
+/* Bind mounts of directories become virtio-fs shares; binds of files
+ * (an engine's /etc/hosts, resolv.conf) and of the guest's own /dev,
+ * /proc and /sys have no virtio-fs form and stay host-side only. */
+static int plan_fs(const struct rt_spec *s, struct vm_plan *vp, struct rt_err *err)
+{
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct rt_mount *m = &s->mounts[i];
+		struct vm_plan_fs *f = &vp->fs[vp->n_fs];
+		bool bind = (m->type && !strcmp(m->type, "bind")) || has_opt(m, "bind") ||
+			    has_opt(m, "rbind");
+		struct stat st;
+
+		/* a missing source is vm_fs_check's clear error */
+		if (!bind || !m->source || (stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)) ||
+		    under(m->destination, "/dev") || under(m->destination, "/proc") ||
+		    under(m->destination, "/sys"))
+			continue;
+		if (vp->n_fs == VMM_MAX_FS)
+			return rt_err_set(err, E2BIG, "mounts[%zu]: a microVM shares at most %d "
+					  "directories", i, VMM_MAX_FS);
+		if (vm_fs_check(m->source, m->destination, &f->src, err) < 0)
+			return rt_err_wrap(err, "mounts[%zu]", i);
+		f->dst = strdup(m->destination);
+		if (!f->dst)
+			return rt_err_set(err, ENOMEM, "out of memory");
+		f->ro = has_opt(m, "ro");
+		vp->n_fs++;
+	}
+	return 0;
+}
+
+int vm_plan_start_fs(struct vm_plan *vp, struct rt_err *err)
+{
+	for (int i = 0; i < vp->n_fs; i++)
+		if (vp->fs[i].sock_fd < 0 &&
+		    vm_fs_start(vp->fs[i].src, vp->fs[i].ro, false, &vp->fs[i].sock_fd, err) < 0)
+			return rt_err_wrap(err, "microVM: sharing %s", vp->fs[i].src);
+	return 0;
+}
+
 static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_err *err)
 {
 	const struct rt_process *p = &s->process;
@@ -186,7 +253,14 @@ static int plan_initrd(const struct rt_spec *s, struct vm_plan *vp, struct rt_er
 		.pid_ns = vp->pid_ns,
 		.net = vp->has_net ? &vp->net : NULL,
 	};
+	struct vm_guest_fs fs[VMM_MAX_FS];
 
+	for (int i = 0; i < vp->n_fs; i++) {
+		fs[i] = (struct vm_guest_fs){ .dst = vp->fs[i].dst, .ro = vp->fs[i].ro };
+		snprintf(fs[i].tag, sizeof(fs[i].tag), "hullfs%d", i);
+	}
+	g.fs = fs;
+	g.n_fs = (size_t)vp->n_fs;
 	if (plan_sec(p, &g.sec, err) < 0)
 		return -err->code;
 	if (vm_initrd_build(&g, NULL, &vp->initrd_fd, err) < 0)
@@ -201,7 +275,8 @@ int vm_plan_build(const struct rt_spec *s, const char *rootfs, const char *kerne
 
 	vp->enabled = true;
 	vp->terminal = s->process.terminal;
-	if (plan_resources(s, vp, err) < 0)
+	/* the shares first: a bad bind is named even where KVM is missing */
+	if (plan_resources(s, vp, err) < 0 || plan_fs(s, vp, err) < 0)
 		return -err->code;
 	vp->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vp->kvm_fd < 0)
@@ -285,7 +360,8 @@ int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err)
 {
 	char kvm[16], kernel[16], initrd[16], mem[24], cpus[16], disk[32], tap[16], mac[24];
 	char vsock[16];
-	char *argv[24] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
+	char fs[VMM_MAX_FS][32];
+	char *argv[26 + 2 * VMM_MAX_FS] = { "hull-vmm", "--kvm-fd", kvm, "--kernel-fd", kernel, "--initrd-fd", initrd,
 			   "--mem", mem, "--cpus", cpus, "--disk", disk };
 	char *envp[] = { NULL };
 	int n = 13;
@@ -300,6 +376,13 @@ int vm_plan_exec(const struct vm_plan *vp, int tap_fd, struct rt_err *err)
 		argv[n++] = vsock;
 		if (keep_fd(vp->vsock_fd, err) < 0)
 			return -err->code;
+	}
+	for (int i = 0; i < vp->n_fs; i++) {
+		if (keep_fd(vp->fs[i].sock_fd, err) < 0)
+			return -err->code;
+		snprintf(fs[i], sizeof(fs[i]), "%d:hullfs%d", vp->fs[i].sock_fd, i);
+		argv[n++] = "--fs-fd";
+		argv[n++] = fs[i];
 	}
 	argv[n] = NULL;
 

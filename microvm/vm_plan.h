@@ -30,6 +30,15 @@ struct vm_plan {
 	bool pid_ns;
 	bool has_net;                /* a veth plan: virtio-net over a tap */
 	struct vm_guest_net net;     /* the guest's MAC and addresses */
+	/* The spec's bind mounts of directories, shared over virtio-fs:
+	 * checked by vm_plan_build, one virtiofsd each from vm_plan_start_fs. */
+	struct vm_plan_fs {
+		char *src;               /* real path on the host */
+		char *dst;
+		bool ro;
+		int sock_fd;             /* our end of virtiofsd's socket, or -1 */
+	} fs[VMM_MAX_FS];
+	int n_fs;
 };
 
 /* VM mode: the flag, or the annotation org.hull.isolation=vm. */
@@ -52,8 +61,11 @@ void vm_plan_net_adopt(struct vm_plan *vp, const struct net_adopt *a);
  * is about to change mount namespace before vm_plan_build. */
 void vm_plan_locate_vmm(void);
 void vm_plan_clear(struct vm_plan *vp);
+/* Starts the virtiofsd of each shared directory (just before the
+ * container's init is cloned, which inherits the sockets). */
+int vm_plan_start_fs(struct vm_plan *vp, struct rt_err *err);
 /* The fds to keep open in the container's init. */
-#define VM_PLAN_NFDS 6
+#define VM_PLAN_NFDS (6 + VMM_MAX_FS)
 void vm_plan_fds(const struct vm_plan *vp, int fds[VM_PLAN_NFDS]);
 /* In the container's init, instead of the workload's exec; tap_fd: the
  * tap the parent made in the container's namespace (net_apply_vm), or -1. */

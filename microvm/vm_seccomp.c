@@ -18,6 +18,8 @@ static const char *const allowed[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
 	"preadv2", "pwritev2", "close", "lseek", "fsync", "fdatasync", "fstat", "newfstatat",
 	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+	/* vhost-user (virtio-fs): ring setup when the guest's driver starts */
+	"sendmsg", "recvmsg",
 	/* threads and their locks, signals kicking vCPUs out of KVM_RUN */
 	"futex", "rt_sigreturn", "rt_sigprocmask", "rt_sigtimedwait", "sigaltstack",
 	"tgkill", "gettid", "getpid", "sched_yield", "restart_syscall", "rseq",

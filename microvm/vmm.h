@@ -15,6 +15,9 @@
 
 struct rt_rlimit;
 
+/* Host directories a microVM can share (virtio-fs, one virtiofsd each). */
+#define VMM_MAX_FS 4
+
 struct vmm_config {
 	int kvm_fd;               /* an open /dev/kvm */
 	int kernel_fd;            /* bzImage or ELF vmlinux */
@@ -32,6 +35,10 @@ struct vmm_config {
 	int tap_fd;               /* virtio-net over this tap; -1: no network device */
 	uint8_t mac[6];           /* the guest's MAC address */
 	int vsock_fd;             /* virtio-vsock behind this listening unix socket; -1: none */
+	/* virtio-fs devices: each a connected socket to its virtiofsd
+	 * (vm_fs_start) and the tag the guest mounts; the VMM owns the fds. */
+	struct vmm_fs { int sock_fd; char tag[16]; } fs[VMM_MAX_FS];
+	int n_fs;
 };
 
 /* Boots the VM and runs it to the end; *status is the workload's status
@@ -59,6 +66,16 @@ struct vm_guest_proc {
 		uint64_t bounding, effective, inheritable, permitted, ambient;
 	} sec;
 	const struct vm_guest_net *net;   /* eth0's addresses, or NULL */
+	const struct vm_guest_fs *fs;     /* virtio-fs tags to mount */
+	size_t n_fs;
+};
+
+/* A virtio-fs share as the guest init mounts it: written to /hull/config
+ * as "fs" records "TAG ro|rw DST". */
+struct vm_guest_fs {
+	char tag[16];
+	const char *dst;
+	bool ro;
 };
 
 /* What the guest init sets on its eth0 (the virtio-net device): written
@@ -81,7 +98,7 @@ int vmm_cli(int argc, char **argv, struct rt_err *err);
 #define VMM_USAGE "[--kernel FILE] [--mem MIB] [--cpus N] [--rootfs DIR] [--readonly] " \
 	"[--disk IMAGE [--disk-rw]] [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--hostname NAME] [--boot-time] " \
 	"[--terminal] [--debug] [--cmdline ARGS] [--net-tap NAME [--net-mac MAC] " \
-	"[--net-ip CIDR]... [--net-gw ADDR]...] [--vsock PATH | --vsock-fd N] -- CMD [ARG...]"
+	"[--net-ip CIDR]... [--net-gw ADDR]...] [--vsock PATH | --vsock-fd N] [--fs SRC:DST[:ro]]... -- CMD [ARG...]"
 /* vmm_net.c: the --net-* flags.  The tap is opened (and made, when it
  * does not exist) in the VMM's network namespace before the jail. */
 struct vmm_net_opts {

@@ -3,6 +3,7 @@
  * files the parent opened before the jail closed in). */
 #define _GNU_SOURCE
 #include "config.h"
+#include "microvm/vm_fs.h"
 #include "microvm/vmm.h"
 #include "runtime/cleanup.h"
 #include "runtime/util.h"
@@ -20,7 +21,7 @@
 
 enum { O_KERNEL = 256, O_MEM, O_CPUS, O_ROOTFS, O_READONLY, O_ENV, O_CWD, O_USER, O_HOSTNAME,
        O_BOOT_TIME, O_DEBUG, O_TERMINAL, O_DUMP_INITRD, O_DISK, O_DISK_RW, O_KVM_FD, O_KERNEL_FD, O_INITRD_FD, O_CMDLINE,
-       O_NET, O_VSOCK, O_VSOCK_FD };
+       O_NET, O_VSOCK, O_VSOCK_FD, O_FS, O_FS_FD };
 
 static int usage_error(struct rt_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -55,6 +56,8 @@ struct vmm_opts {
 	size_t n_env;
 	struct vmm_net_opts net;
 	const char *flag;         /* the long option being parsed (for O_NET) */
+	struct { char *src; bool ro; } fs_src[VMM_MAX_FS];   /* --fs, started in open_inputs */
+	struct vm_guest_fs fs[VMM_MAX_FS];
 };
 
 static int parse_num(const char *arg, const char *flag, unsigned long max, unsigned long *out,
@@ -89,6 +92,49 @@ static int parse_user(const char *arg, struct vm_guest_proc *p, struct rt_err *e
 	return 0;
 }
 
+/* --fs SRC:DST[:ro] (hull starts virtiofsd) or --fs-fd FD:TAG (a
+ * container's init passes the socket; the guest's config already names
+ * the tag). */
+static int parse_fs(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
+{
+	int i = o->cfg.n_fs;
+	char *colon = strchr(arg, ':'), *end;
+	unsigned long fd;
+
+	if (i == VMM_MAX_FS)
+		return usage_error(err, "at most %d --fs/--fs-fd", VMM_MAX_FS);
+	if (!colon)
+		return usage_error(err, "%s %s: expected %s", c == O_FS ? "--fs" : "--fs-fd", arg,
+				   c == O_FS ? "SRC:DST[:ro]" : "FD:TAG");
+	*colon = 0;
+	if (c == O_FS_FD) {
+		fd = strtoul(arg, &end, 10);
+		if (end == arg || *end || fd > 65535 || !colon[1] || strlen(colon + 1) >= 16)
+			return usage_error(err, "--fs-fd %s:%s: expected FD:TAG", arg, colon + 1);
+		o->cfg.fs[i].sock_fd = (int)fd;
+		snprintf(o->cfg.fs[i].tag, sizeof(o->cfg.fs[i].tag), "%s", colon + 1);
+		o->cfg.n_fs++;
+		return 0;
+	}
+	char *dst = colon + 1, *mode = strchr(dst, ':');
+
+	if (mode) {
+		*mode++ = 0;
+		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
+			return usage_error(err, "--fs %s:%s:%s: the mode is ro or rw", arg, dst, mode);
+	}
+	if (vm_fs_check(arg, dst, &o->fs_src[i].src, err) < 0)
+		return rt_err_wrap(err, "vmm: --fs"), -1;
+	o->fs_src[i].ro = mode && !strcmp(mode, "ro");
+	o->fs[i] = (struct vm_guest_fs){ .dst = dst, .ro = o->fs_src[i].ro };
+	snprintf(o->fs[i].tag, sizeof(o->fs[i].tag), "hullfs%d", i);
+	snprintf(o->cfg.fs[i].tag, sizeof(o->cfg.fs[i].tag), "hullfs%d", i);
+	o->cfg.fs[i].sock_fd = -1;
+	o->proc.fs = o->fs;
+	o->proc.n_fs = (size_t)++o->cfg.n_fs;
+	return 0;
+}
+
 static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 {
 	unsigned long n;
@@ -109,6 +155,7 @@ static int parse_flag(int c, char *arg, struct vmm_opts *o, struct rt_err *err)
 	case O_VSOCK: o->vsock = arg; return 0;
 	case O_USER: return parse_user(arg, &o->proc, err);
 	case O_NET: return vmm_net_flag(&o->net, o->flag, arg, err) < 0 ? -1 : 0;
+	case O_FS: case O_FS_FD: return parse_fs(c, arg, o, err);
 	case O_ENV:
 		if (!strchr(arg, '='))
 			return usage_error(err, "--env %s: expected NAME=VALUE", arg);
@@ -192,6 +239,13 @@ static int open_inputs(struct vmm_opts *o, struct rt_err *err)
 		return rt_err_set(err, ENOMEM, "out of memory"), -1;
 	if (vmm_net_open(&o->net, &o->cfg, &o->proc.net, err) < 0)
 		return -1;
+	/* --fs: the last step before the jail; each virtiofsd ends with
+	 * this process (its socket), however that ends. */
+	for (int i = 0; i < o->cfg.n_fs; i++)
+		if (o->fs_src[i].src &&
+		    vm_fs_start(o->fs_src[i].src, o->fs_src[i].ro, o->cfg.debug,
+				&o->cfg.fs[i].sock_fd, err) < 0)
+			return rt_err_wrap(err, "vmm: --fs %s", o->fs_src[i].src), -1;
 	if (o->cfg.initrd_fd < 0 &&
 	    vm_initrd_build(&o->proc, o->rootfs, &o->cfg.initrd_fd, err) < 0)
 		return -1;
@@ -243,6 +297,8 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 		{ "net-gw", required_argument, NULL, O_NET },
 		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "vsock-fd", required_argument, NULL, O_VSOCK_FD },
+		{ "fs", required_argument, NULL, O_FS },
+		{ "fs-fd", required_argument, NULL, O_FS_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -295,5 +351,7 @@ int vmm_cli(int argc, char **argv, struct rt_err *err)
 		status = -1;
 out:
 	free(o.proc.env);
+	for (int i = 0; i < VMM_MAX_FS; i++)
+		free(o.fs_src[i].src);
 	return err->code ? -1 : status;
 }

@@ -611,6 +611,13 @@ static int do_create(const struct rt_create_opts *o, bool relay_ok, struct creat
 		free(c->plan.cgroup_path);
 		c->plan.cgroup_path = NULL;
 	}
+	/* VM mode: the virtiofsd of each shared directory, last before the
+	 * init that inherits their sockets (they end with the sockets). */
+	if (c->plan.vm.enabled && c->plan.vm.n_fs) {
+		if (vm_plan_start_fs(&c->plan.vm, err) < 0)
+			return -err->code;
+		rt_fault_point("vm-fs");   /* tests: virtiofsd must go with us */
+	}
 	if (bind_start_socket(c, err) < 0 || spawn(c, err) < 0 || sync_until_ready(c, err) < 0)
 		return -err->code;
 	write_state(c, false, err);

@@ -4,6 +4,7 @@
  * options, the spec writer and rt_container_create/start like any bundle. */
 #include "config.h"
 #include "runtime/ct.h"
+#include "runtime/ct_int.h"
 #include "runtime/cleanup.h"
 #include "runtime/container.h"
 #include "runtime/spec.h"
@@ -12,6 +13,7 @@
 #include "netns/net.h"
 #include "cgroups/cgroup.h"
 #include "image/image.h"
+#include "microvm/vm_fs.h"
 #include "microvm/vm_plan.h"
 
 #include <arpa/inet.h>
@@ -30,193 +32,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define CT_NAME_MAX 60
-
-static const char *lib_dir(const struct rt_ct_env *e)
-{
-	const char *d = e->lib_dir ? e->lib_dir : getenv("HULL_LIB_DIR");
-	return d && *d ? d : NET_DEFAULT_LIB_DIR;
-}
-
-static char *ct_root(const struct rt_ct_env *e)
-{
-	char *p = NULL;
-	return asprintf(&p, "%s/ct", lib_dir(e)) < 0 ? NULL : p;
-}
-
-static char *ct_path(const struct rt_ct_env *e, const char *name, const char *file)
-{
-	char *p = NULL;
-	return asprintf(&p, "%s/ct/%s%s%s", lib_dir(e), name, file ? "/" : "", file ? file : "") < 0
-		? NULL : p;
-}
-
-static void oci_id(const char *name, char *id, size_t len)
-{
-	snprintf(id, len, "ct-%s", name);
-}
-
-static int check_name(const char *name, struct rt_err *err)
-{
-	if (rt_validate_id(name, err) < 0)
-		return rt_err_wrap(err, "ct");
-	if (strlen(name) > CT_NAME_MAX || name[0] == '.')
-		return rt_err_set(err, EINVAL, "ct name %s: at most %d characters, not starting "
-				  "with \".\"", name, CT_NAME_MAX);
-	return 0;
-}
-
-/* The container's lock, held for the whole verb. */
-static int ct_lock(const struct rt_ct_env *e, const char *name, struct rt_err *err)
-{
-	_cleanup_free_ char *p = ct_path(e, name, "lock");
-	int fd;
-
-	if (!p)
-		return rt_err_set(err, ENOMEM, "out of memory");
-	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 && errno == ENOENT)
-		return rt_err_set(err, ENOENT, "container \"%s\" does not exist", name);
-	if (fd < 0)
-		return rt_err_sys(err, errno, "%s", p);
-	if (flock(fd, LOCK_EX) < 0) {
-		close(fd);
-		return rt_err_sys(err, errno, "lock %s", p);
-	}
-	return fd;
-}
-
-static int check_hostname(const char *h, struct rt_err *err);
-
-static int load_config(const struct rt_ct_env *e, const char *name, struct rt_ct_config *c,
-		       struct rt_err *err)
-{
-	_cleanup_free_ char *p = ct_path(e, name, "ct.json"), *text = NULL;
-	size_t len;
-
-	if (!p)
-		return rt_err_set(err, ENOMEM, "out of memory");
-	if (rt_read_file(p, 1 << 20, &text, &len, err) < 0) {
-		if (err->code == ENOENT)
-			return rt_err_set(err, ENOENT, "container \"%s\" does not exist", name);
-		return -err->code;
-	}
-	if (rt_ct_config_from_json(text, len, c, err) < 0)
-		return rt_err_wrap(err, "%s", p);
-	if (strcmp(c->name, name))
-		return rt_err_set(err, EINVAL, "%s: name \"%s\" does not match", p, c->name);
-	if (c->hostname && check_hostname(c->hostname, err) < 0)
-		return rt_err_wrap(err, "%s", p);
-	return 0;
-}
-
-static int save_config(const struct rt_ct_env *e, const struct rt_ct_config *c, struct rt_err *err)
-{
-	_cleanup_free_ char *p = ct_path(e, c->name, "ct.json");
-	_cleanup_free_ char *json = rt_ct_config_to_json(c);
-
-	if (!p || !json)
-		return rt_err_set(err, ENOMEM, "out of memory");
-	return rt_write_file_atomic(p, json, strlen(json), 0600, err);
-}
-
-/* The OCI side: "running", "paused", "stopped", or "absent"; leftovers of
- * a hull killed during start ("creating", "created") count as stopped. */
-/* The init among the processes of a cgroup: the one that is pid 1 in its
- * own pid namespace (the last NSpid field). */
-static pid_t find_init(const pid_t *pids, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char path[64], *text = NULL, *line, *last;
-		struct rt_err ign = {0};
-		bool init = false;
-
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pids[i]);
-		if (rt_read_file(path, 1 << 16, &text, NULL, &ign) < 0)
-			continue;
-		line = strstr(text, "\nNSpid:");
-		if (line) {
-			line[strcspn(line + 1, "\n") + 1] = '\0';
-			last = strrchr(line, '\t');
-			/* "\nNSpid:\tHOST\t...\t1": more than one field */
-			init = last && !strcmp(last + 1, "1") && last != line + 7;
-		}
-		free(text);
-		if (init)
-			return pids[i];
-	}
-	return 0;
-}
-
-/* No state file knows the container (its state dir is gone, or another
- * --root was given) but its cgroup has processes: it still runs.  Fills
- * st's pid and cgroup path from the cgroup. */
-static bool orphan_running(const char *name, struct rt_state *st)
-{
-	struct rt_err ign = {0};
-	struct cg_handle *cg = NULL;
-	_cleanup_free_ pid_t *pids = NULL;
-	char *path = NULL, id[80];
-	size_t n = 0;
-
-	oci_id(name, id, sizeof(id));
-	if (cg_resolve_path(NULL, id, false, &path, &ign) < 0)
-		return false;
-	if (cg_open(path, &cg, &ign) < 0 || cg_pids(cg, &pids, &n, &ign) < 0 || !n) {
-		if (cg)
-			cg_handle_free(cg);
-		free(path);
-		return false;
-	}
-	cg_handle_free(cg);
-	st->pid = find_init(pids, n);
-	st->cgroup_path = path;
-	return true;
-}
-
-/* The OCI side: "running", "paused", "stopped", or "absent"; leftovers of
- * a hull killed during start ("creating", "created") count as stopped. */
-static const char *oci_status(const struct rt_ct_env *e, const char *name, struct rt_state *st)
-{
-	char id[80];
-	struct rt_err ign = {0};
-	const char *s;
-
-	memset(st, 0, sizeof(*st));
-	oci_id(name, id, sizeof(id));
-	if (rt_state_read(e->state_root, id, st, &ign) < 0) {
-		if (ign.code != ENOENT)
-			return "stopped";
-		return orphan_running(name, st) ? "running" : "absent";
-	}
-	s = rt_state_status(e->state_root, st);
-	if (!strcmp(s, "running") || !strcmp(s, "paused"))
-		return s;
-	return "stopped";
-}
-
-/* Whatever is left in the container's cgroup (an orphan, see above) is
- * killed and the cgroup removed. */
-static void clean_cgroup(const char *name)
-{
-	struct rt_err ign = {0};
-	struct cg_handle *cg = NULL;
-	char *path = NULL, id[80];
-
-	oci_id(name, id, sizeof(id));
-	if (cg_resolve_path(NULL, id, false, &path, &ign) == 0 && cg_open(path, &cg, &ign) == 0) {
-		cg_freeze(cg, false, &ign);
-		cg_kill_all(cg, SIGKILL, &ign);
-		cg_destroy(cg, &ign);
-		cg_handle_free(cg);
-	}
-	free(path);
-}
-
-static bool is_running(const char *s)
-{
-	return !strcmp(s, "running") || !strcmp(s, "paused");
-}
 
 /* The container's address and plan; false when it has no network. */
 static int ct_net(const struct rt_ct_env *e, const struct rt_ct_config *c, struct net_config *nc,
@@ -253,19 +68,12 @@ static void clean_run(const struct rt_ct_env *e, const struct rt_ct_config *c)
 	struct net_lease l;
 	char id[80];
 
-	oci_id(c->name, id, sizeof(id));
+	ct_oci_id(c->name, id, sizeof(id));
 	rt_container_delete(e->state_root, id, true, &ign);
 	rt_err_clear(&ign);
-	clean_cgroup(c->name);
+	ct_clean_cgroup(c->name);
 	if (ct_net(e, c, &nc, &l, &ign) > 0)
 		net_remove(l.host_if, &ign);
-}
-
-/* cgroup v2 weight [1, 10000] to shares [2, 262144], rounded up so that
- * the cgroup code's shares-to-weight mapping gives the same weight back. */
-static int64_t weight_to_shares(int64_t w)
-{
-	return w > 0 ? 2 + ((w - 1) * 262142 + 9998) / 9999 : -1;
 }
 
 static void jail_opts_of(const struct rt_ct_config *c, struct rt_jail_opts *o, char **args)
@@ -278,7 +86,7 @@ static void jail_opts_of(const struct rt_ct_config *c, struct rt_jail_opts *o, c
 	o->memory = c->memory;
 	o->cpu_quota = c->cpu_quota;
 	o->pids = c->pids;
-	o->cpu_shares = weight_to_shares(c->cpu_weight);
+	o->cpu_shares = ct_weight_to_shares(c->cpu_weight);
 	o->hostname = c->hostname ? c->hostname : c->name;
 	o->system = true;
 	args[0] = (char *)"/sbin/init";
@@ -348,7 +156,7 @@ static void console_restore(int saved[3])
 static void hold_name(const struct rt_ct_env *e, const char *name, char *buf, size_t len)
 {
 	char abs[PATH_MAX];
-	const char *d = realpath(lib_dir(e), abs) ? abs : lib_dir(e);
+	const char *d = realpath(ct_lib_dir(e), abs) ? abs : ct_lib_dir(e);
 	uint64_t h = 0xcbf29ce484222325ULL;    /* FNV-1a */
 
 	for (; *d; d++)
@@ -398,10 +206,10 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 	struct net_plan plan;
 	char id[80];
 	int saved[3] = { -1, -1, -1 }, r, has_net;
-	const char *s = oci_status(e, c->name, &st);
+	const char *s = ct_oci_status(e, c->name, &st);
 
 	rt_state_clear(&st);
-	if (is_running(s))
+	if (ct_is_running(s))
 		return rt_err_set(err, EBUSY, "container \"%s\" is already running", c->name);
 	clean_run(e, c);
 	if (write_bundle(e, c, &bundle, err) < 0)
@@ -419,7 +227,7 @@ static int start_locked(const struct rt_ct_env *e, const struct rt_ct_config *c,
 		net_plan_veth(&nc, &lease, &plan);
 	else
 		net_plan_lo(&plan);
-	oci_id(c->name, id, sizeof(id));
+	ct_oci_id(c->name, id, sizeof(id));
 	/* VM mode: the VMM is the container's process and /sbin/init the
 	 * guest's workload; the guest's root is a disk made from the rootfs
 	 * (cached while the tree is unchanged). */
@@ -447,16 +255,14 @@ int rt_ct_start(const struct rt_ct_env *e, const char *name, struct rt_err *err)
 	struct rt_ct_config c = {0};
 	int lock, r;
 
-	if (check_name(name, err) < 0)
+	if (ct_check_name(name, err) < 0)
 		return -err->code;
 	if (geteuid() != 0)
 		return rt_err_set(err, EPERM, "ct start: needs root (cgroups and the hull0 bridge)");
-	lock = ct_lock(e, name, err);
+	lock = ct_open(e, name, &c, err);
 	if (lock < 0)
 		return lock;
-	r = load_config(e, name, &c, err);
-	if (r == 0)
-		r = start_locked(e, &c, err);
+	r = start_locked(e, &c, err);
 	rt_ct_config_clear(&c);
 	close(lock);
 	return r;
@@ -497,11 +303,11 @@ static int stop_locked(const struct rt_ct_env *e, const struct rt_ct_config *c, 
 		       struct rt_err *err)
 {
 	struct rt_state st;
-	const char *s = oci_status(e, c->name, &st);
+	const char *s = ct_oci_status(e, c->name, &st);
 	pid_t pid = st.pid;
 
 	rt_state_clear(&st);
-	if (!is_running(s)) {
+	if (!ct_is_running(s)) {
 		clean_run(e, c);
 		return rt_err_set(err, EINVAL, "container \"%s\" is not running", c->name);
 	}
@@ -520,34 +326,16 @@ int rt_ct_stop(const struct rt_ct_env *e, const char *name, int timeout_ms, stru
 	struct rt_ct_config c = {0};
 	int lock, r;
 
-	if (check_name(name, err) < 0)
-		return -err->code;
-	lock = ct_lock(e, name, err);
+	lock = ct_open(e, name, &c, err);
 	if (lock < 0)
 		return lock;
-	r = load_config(e, name, &c, err);
-	if (r == 0)
-		r = stop_locked(e, &c, timeout_ms, err);
+	r = stop_locked(e, &c, timeout_ms, err);
 	rt_ct_config_clear(&c);
 	close(lock);
 	return r;
 }
 
 /* ---- create, destroy ------------------------------------------------ */
-
-static int check_hostname(const char *h, struct rt_err *err)
-{
-	size_t n = strlen(h);
-
-	if (!n || n > 64)
-		return rt_err_set(err, EINVAL, "--hostname %s: 1 to 64 characters", h);
-	for (const char *p = h; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
-			return rt_err_set(err, EINVAL, "--hostname %s: letters, digits, '-' and '.' only",
-					  h);
-	return 0;
-}
 
 static int copy_binds(const struct rt_ct_create_opts *o, struct rt_ct_config *c,
 		      struct rt_err *err)
@@ -568,9 +356,9 @@ static int copy_binds(const struct rt_ct_create_opts *o, struct rt_ct_config *c,
 	return 0;
 }
 
-/* --vm: the guest has its root disk and, with --ip, a virtio-net device
- * on hull0 (leased as for any container); no shared directories yet, and
- * KVM is needed to start it. */
+/* --vm: the guest has its root disk, with --ip a virtio-net device on
+ * hull0 (leased as for any container), with --bind host directories over
+ * virtio-fs; KVM is needed to start it. */
 static int vm_check(const struct rt_ct_create_opts *o, struct rt_err *err)
 {
 	struct in_addr a;
@@ -582,9 +370,14 @@ static int vm_check(const struct rt_ct_create_opts *o, struct rt_err *err)
 	    net_parse_cidr4(o->ip, false, &a, &prefix) < 0)
 		return rt_err_set(err, EINVAL, "--ip %s: expected an IPv4 address A.B.C.D[/P]",
 				  o->ip);
-	if (o->n_binds)
-		return rt_err_set(err, EINVAL, "ct create --vm: --bind is not available with --vm "
-				  "(the guest sees only its root disk)");
+	/* --bind: directories only, shared over virtio-fs (one virtiofsd
+	 * each, started with the VM); checked now so that a missing source
+	 * or a missing virtiofsd leaves nothing behind */
+	if (o->n_binds > VMM_MAX_FS)
+		return rt_err_set(err, EINVAL, "ct create --vm: at most %d --bind", VMM_MAX_FS);
+	for (size_t i = 0; i < o->n_binds; i++)
+		if (vm_fs_check(o->binds[i].src, o->binds[i].dst, NULL, err) < 0)
+			return rt_err_wrap(err, "ct create --vm: --bind");
 	if (access("/dev/kvm", R_OK | W_OK) < 0)
 		return rt_err_sys(err, errno, "ct create --vm: /dev/kvm (VM isolation needs KVM)");
 	return 0;
@@ -598,14 +391,14 @@ static int create_check(const char *name, const struct rt_ct_create_opts *o,
 	char *args[2];
 	struct stat st;
 
-	if (check_name(name, err) < 0)
+	if (ct_check_name(name, err) < 0)
 		return -err->code;
 	if (geteuid() != 0)
 		return rt_err_set(err, EPERM, "ct create: needs root (cgroups and the hull0 bridge)");
 	if (!!o->rootfs == !!o->image)
 		return rt_err_set(err, EINVAL, "ct create: give exactly one of --rootfs DIR and "
 				  "--image REF");
-	if (o->hostname && check_hostname(o->hostname, err) < 0)
+	if (o->hostname && ct_check_hostname(o->hostname, err) < 0)
 		return -err->code;
 	if (o->vm && vm_check(o, err) < 0)
 		return -err->code;
@@ -736,7 +529,7 @@ int rt_ct_create(const struct rt_ct_env *e, const char *name, const struct rt_ct
 	}
 	lock = ct_lock(e, name, err);
 	if (lock < 0 || create_net(e, o->ip, &c, err) < 0 ||
-	    (o->image && create_image(e, o->image, &c, err) < 0) || save_config(e, &c, err) < 0) {
+	    (o->image && create_image(e, o->image, &c, err) < 0) || ct_save_config(e, &c, err) < 0) {
 		release_net(e, name);
 		release_image(e, &c);
 		rt_state_remove(root, name, &ign);
@@ -775,18 +568,18 @@ int rt_ct_destroy(const struct rt_ct_env *e, const char *name, bool force, struc
 	struct rt_state st = {0};
 	int lock, r;
 
-	if (check_name(name, err) < 0)
+	if (ct_check_name(name, err) < 0)
 		return -err->code;
 	lock = ct_lock(e, name, err);
 	if (lock < 0)
 		return lock;
-	r = load_config(e, name, &c, err);
+	r = ct_load_config(e, name, &c, err);
 	if (r < 0 && err->code != ENOENT && force) {
 		/* an unreadable config: --force still removes what has the name */
 		rt_err_clear(err);
 		r = destroy_broken(e, name, &c, err);
 	}
-	if (r == 0 && is_running(oci_status(e, name, &st)) && !force)
+	if (r == 0 && ct_is_running(ct_oci_status(e, name, &st)) && !force)
 		r = rt_err_set(err, EBUSY, "container \"%s\" is running (stop it first, or "
 			       "destroy --force)", name);
 	rt_state_clear(&st);
@@ -802,172 +595,4 @@ int rt_ct_destroy(const struct rt_ct_env *e, const char *name, bool force, struc
 	rt_ct_config_clear(&c);
 	close(lock);
 	return r;
-}
-
-/* ---- set, exec, info, list -------------------------------------------- */
-
-static int set_locked(const struct rt_ct_env *e, struct rt_ct_config *c, int64_t memory,
-		      int64_t cpu_quota, int64_t cpu_weight, int64_t pids, struct rt_err *err)
-{
-	struct rt_resources r;
-	struct rt_state st;
-	char id[80];
-	const char *s = oci_status(e, c->name, &st);
-
-	rt_state_clear(&st);
-	if (cpu_weight > 10000)
-		return rt_err_set(err, EINVAL, "--cpu-weight %lld: expected 1 to 10000",
-				  (long long)cpu_weight);
-	if (is_running(s)) {
-		/* the running container first: a value the kernel refuses
-		 * changes neither the cgroup nor the saved config */
-		cg_resources_init(&r);
-		r.present = true;
-		r.mem_limit = memory;
-		if (cpu_quota >= 0) {
-			r.cpu_quota = cpu_quota;
-			r.cpu_period = 100000;
-		}
-		if (cpu_weight > 0)
-			r.cpu_shares = weight_to_shares(cpu_weight);
-		if (pids >= 0) {
-			r.pids_limit = pids;
-			r.has_pids_limit = true;
-		}
-		oci_id(c->name, id, sizeof(id));
-		if (rt_container_update(e->state_root, id, &r, err) < 0)
-			return -err->code;
-	}
-	if (memory >= 0)
-		c->memory = memory;
-	if (cpu_quota >= 0)
-		c->cpu_quota = cpu_quota;
-	if (cpu_weight > 0)
-		c->cpu_weight = cpu_weight;
-	if (pids >= 0)
-		c->pids = pids;
-	return save_config(e, c, err);
-}
-
-int rt_ct_set(const struct rt_ct_env *e, const char *name, int64_t memory, int64_t cpu_quota,
-	      int64_t cpu_weight, int64_t pids, struct rt_err *err)
-{
-	struct rt_ct_config c = {0};
-	int lock, r;
-
-	if (check_name(name, err) < 0)
-		return -err->code;
-	lock = ct_lock(e, name, err);
-	if (lock < 0)
-		return lock;
-	r = load_config(e, name, &c, err);
-	if (r == 0)
-		r = set_locked(e, &c, memory, cpu_quota, cpu_weight, pids, err);
-	rt_ct_config_clear(&c);
-	close(lock);
-	return r;
-}
-
-int rt_ct_exec(const struct rt_ct_env *e, const char *name, char **args, int *status,
-	       struct rt_err *err)
-{
-	static char *shell[] = { (char *)"/bin/sh", NULL };
-	struct rt_state st;
-	char id[80];
-	const char *s;
-
-	if (check_name(name, err) < 0)
-		return -err->code;
-	s = oci_status(e, name, &st);
-	rt_state_clear(&st);
-	if (!strcmp(s, "absent")) {
-		_cleanup_free_ char *p = ct_path(e, name, "ct.json");
-		if (p && access(p, F_OK) < 0)
-			return rt_err_set(err, ENOENT, "container \"%s\" does not exist", name);
-	}
-	if (strcmp(s, "running"))
-		return rt_err_set(err, EINVAL, "container \"%s\" is not running", name);
-	oci_id(name, id, sizeof(id));
-	struct rt_exec_opts o = {
-		.root = e->state_root, .id = id, .args = args ? args : shell,
-		.tty_set = true, .tty = !args && isatty(0),
-	};
-	return rt_container_exec(&o, status, err);
-}
-
-void rt_ct_info_clear(struct rt_ct_info *i)
-{
-	rt_ct_config_clear(&i->cfg);
-	memset(i, 0, sizeof(*i));
-}
-
-static void info_stats(const struct rt_state *st, struct rt_ct_info *out)
-{
-	struct cg_handle *cg = NULL;
-	struct cg_stats cs;
-	struct rt_err ign = {0};
-
-	if (!st->cgroup_path || cg_open(st->cgroup_path, &cg, &ign) < 0)
-		return;
-	if (cg_stats(cg, &cs, &ign) == 0) {
-		out->mem_bytes = cs.mem_usage.usage;
-		out->cpu_ns = cs.cpu_total;
-		cg_stats_clear(&cs);
-	}
-	cg_handle_free(cg);
-}
-
-int rt_ct_info(const struct rt_ct_env *e, const char *name, struct rt_ct_info *out,
-	       struct rt_err *err)
-{
-	struct rt_state st;
-	struct net_config nc;
-	struct in_addr a;
-	struct rt_err ign = {0};
-
-	memset(out, 0, sizeof(*out));
-	if (check_name(name, err) < 0 || load_config(e, name, &out->cfg, err) < 0)
-		return -err->code;
-	out->name = out->cfg.name;
-	out->state = oci_status(e, name, &st);
-	if (!strcmp(out->state, "absent"))
-		out->state = "stopped";
-	if (is_running(out->state)) {
-		out->pid = st.pid;
-		info_stats(&st, out);
-	}
-	rt_state_clear(&st);
-	if (out->cfg.ip && inet_pton(AF_INET, out->cfg.ip, &a) == 1 &&
-	    net_config_load(e->lib_dir, &nc, &ign) == 0) {
-		struct net_lease l;
-		net_lease_of(&nc, ntohl(a.s_addr) - ntohl(nc.net4.s_addr), &l);
-		snprintf(out->ip, sizeof(out->ip), "%s", out->cfg.ip);
-		inet_ntop(AF_INET6, &l.ip6, out->ip6, sizeof(out->ip6));
-	}
-	return 0;
-}
-
-int rt_ct_names(const struct rt_ct_env *e, char ***names, struct rt_err *err)
-{
-	_cleanup_free_ char *root = ct_root(e);
-	char **ids = NULL;
-	size_t k = 0;
-
-	*names = NULL;
-	if (!root)
-		return rt_err_set(err, ENOMEM, "out of memory");
-	if (rt_state_list(root, &ids, err) < 0)
-		return -err->code;
-	/* only dirs that hold a saved config (not one being created) */
-	for (size_t i = 0; ids && ids[i]; i++) {
-		_cleanup_free_ char *p = ct_path(e, ids[i], "ct.json");
-		if (p && access(p, F_OK) == 0)
-			ids[k++] = ids[i];
-		else
-			free(ids[i]);
-	}
-	if (ids)
-		ids[k] = NULL;
-	*names = ids;
-	return 0;
 }

@@ -38,6 +38,7 @@
 #define PORT_BOOT 0x5f4
 #define MAX_ITEMS 4096
 #define MAX_RLIMITS 16
+#define MAX_FS 8
 
 /* process.rlimits, noNewPrivileges and capabilities, applied in the
  * child in runc's order (see apply_limits, apply_caps). */
@@ -58,6 +59,8 @@ struct proc {
 	int readonly, terminal;
 	int pid_ns;     /* a system container's init: PID 1 of its own pid namespace */
 	struct sec sec;
+	struct { char *tag, *dst; int ro; } fs[MAX_FS];   /* virtio-fs shares */
+	int n_fs;
 };
 
 static int err_fd = -1;    /* the workload's stderr once open: hull's errors go there */
@@ -147,6 +150,33 @@ static void read_sec(struct sec *s, const char *k, const char *v)
 	}
 }
 
+/* "fs" TAG ro|rw DST: DST absolute, without "." or ".." components. */
+static void read_fs(struct proc *p, char *v)
+{
+	char *mode = strchr(v, ' '), *dst = mode ? strchr(mode + 1, ' ') : NULL, *c;
+
+	if (!dst || p->n_fs >= MAX_FS)
+		die("/hull/config: fs '%s': expected TAG ro|rw DST (at most %d)", v, MAX_FS);
+	*mode++ = 0;
+	*dst++ = 0;
+	if ((strcmp(mode, "ro") && strcmp(mode, "rw")) || dst[0] != '/' || !dst[1])
+		die("/hull/config: fs %s: bad mode or destination", v);
+	for (c = dst; *c;) {
+		size_t n;
+
+		while (*c == '/')
+			c++;
+		n = strcspn(c, "/");
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			die("/hull/config: fs %s: '.' or '..' in %s", v, dst);
+		c += n;
+	}
+	p->fs[p->n_fs].tag = v;
+	p->fs[p->n_fs].dst = dst;
+	p->fs[p->n_fs].ro = !strcmp(mode, "ro");
+	p->n_fs++;
+}
+
 static void read_config(struct proc *p)
 {
 	static char buf[1 << 20];
@@ -189,6 +219,8 @@ static void read_config(struct proc *p)
 			p->pid_ns = !strcmp(v, "1");
 		else if (!strncmp(k, "net.", 4))
 			net_config_item(k + 4, v);
+		else if (!strcmp(k, "fs"))
+			read_fs(p, v);
 		else
 			read_sec(&p->sec, k, v);
 		k = v + strlen(v) + 1;
@@ -232,7 +264,36 @@ static const char *setup_root(const struct proc *p)
 	return "/mnt/root";
 }
 
-static void enter_root(const char *root, int readonly)
+/* mkdir -p of path (already checked: absolute, no "." or ".."). */
+static void mkdirs(char *path)
+{
+	for (char *c = path + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = 0;
+		mkdir(path, 0755);
+		*c = '/';
+	}
+	mkdir(path, 0755);
+}
+
+/* The host's directories, each a virtio-fs tag, at their destination in
+ * the root.  ro is a courtesy here: the host enforces it (virtiofsd's own
+ * read-only bind mount). */
+static void mount_shares(const struct proc *p, const char *root)
+{
+	char path[512];
+
+	for (int i = 0; i < p->n_fs; i++) {
+		snprintf(path, sizeof(path), "%s%s", root, p->fs[i].dst);
+		mkdirs(path);
+		if (mount(p->fs[i].tag, path, "virtiofs", p->fs[i].ro ? MS_RDONLY : 0, NULL) < 0)
+			die("mount virtiofs %s on %s: %s", p->fs[i].tag, p->fs[i].dst,
+			    strerror(errno));
+	}
+}
+
+static void enter_root(const struct proc *p, const char *root, int readonly)
 {
 	char path[256];
 	static const struct { const char *dir, *type; } fs[] = {
@@ -245,6 +306,7 @@ static void enter_root(const char *root, int readonly)
 		if (mount(fs[i].type, path, fs[i].type, MS_NOSUID | MS_NOEXEC, NULL) < 0)
 			die("mount %s on %s: %s", fs[i].type, path, strerror(errno));
 	}
+	mount_shares(p, root);
 	if (readonly && mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		die("make the root read-only: %s", strerror(errno));
 	if (chdir(root) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
@@ -505,7 +567,7 @@ int main(void)
 	err_fd = stdio[2];
 	ctl = open_tty("/dev/ttyS1", O_RDONLY | O_NONBLOCK);
 	root = setup_root(&p);
-	enter_root(root, p.readonly);
+	enter_root(&p, root, p.readonly);
 	if (p.hostname && sethostname(p.hostname, strlen(p.hostname)) < 0)
 		die("hostname: %s", strerror(errno));
 	net_setup(die);

@@ -35,15 +35,22 @@ test_image_run_vm_no_kvm() {
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
 }
 
-# create --vm: a malformed --ip (checked before KVM), no binds, KVM needed;
+# create --vm: a malformed --ip, a bad --bind (missing source, a file, a
+# relative or '..' destination, too many, no virtiofsd: all checked before
+# KVM), KVM needed;
 # refused with nothing left (no ct dir, no lease).  A saved config's
 # isolation is checked on load.
 test_ct_vm_refusals() {
 	local n=${IDPREFIX}v out rc args
 	ct_rootfs "$B/rootfs"
+	echo x > "$B/afile"
 	for args in "--ip 10.88.0.400|--ip 10.88.0.400: expected an IPv4 address" \
 		    "--ip fd00:88::5|--ip fd00:88::5: expected an IPv4 address" \
-		    "--bind $B/rootfs:/mnt|--bind is not available with --vm"; do
+		    "--bind $B/no-such:/mnt|--vm: --bind: $B/no-such: No such file or directory" \
+		    "--bind $B/rootfs:/a/../b|'.' and '..' are not allowed in the destination" \
+		    "--bind $B/rootfs:rel|the destination must be an absolute path" \
+		    "--bind $B/afile:/f|a microVM shares directories only (virtio-fs)" \
+		    "--bind $B/rootfs:/1 --bind $B/rootfs:/2 --bind $B/rootfs:/3 --bind $B/rootfs:/4 --bind $B/rootfs:/5|at most 4 --bind"; do
 		set +e
 		out=$(ct create "$n" --rootfs "$B/rootfs" --vm ${args%|*} 2>&1); rc=$?
 		set -e
@@ -51,6 +58,21 @@ test_ct_vm_refusals() {
 		[ ! -e "$B/lib/ct/$n" ] || fail "ct create --vm ${args%|*}: left $B/lib/ct/$n"
 		[ ! -s "$B/lib/net/leases" ] || fail "a lease was taken: $(cat "$B/lib/net/leases")"
 	done
+	set +e
+	out=$(HULL_VIRTIOFSD=/no/virtiofsd ct create "$n" --rootfs "$B/rootfs" --vm \
+		--bind "$B/rootfs:/mnt" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "ct create --vm --bind without virtiofsd" "$out" "$rc" \
+		"/no/virtiofsd: No such file or directory (virtiofsd serves host directories to a microVM: apt-get install qemu-system-common)"
+	[ ! -e "$B/lib/ct/$n" ] || fail "left $B/lib/ct/$n"
+	# a good --bind gets as far as KVM
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" ct --lib-dir "$B/lib" create "$n" \
+		--rootfs "$B/rootfs" --vm --bind "$B/rootfs:/mnt:ro" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "ct create --vm --bind without kvm" "$out" "$rc" \
+		"ct create --vm: /dev/kvm (VM isolation needs KVM): No such file"
+	[ ! -e "$B/lib/ct/$n" ] || fail "left $B/lib/ct/$n"
 	set +e
 	out=$(nokvm timeout 15 "$HULL" --root "$STATE" ct --lib-dir "$B/lib" create "$n" \
 		--rootfs "$B/rootfs" --vm 2>&1); rc=$?
@@ -85,6 +107,24 @@ test_vm_global_flag_default() {
 	set -e
 	expect_clean_failure "--vm create without kvm" "$out" "$rc" \
 		"microVM: /dev/kvm (VM isolation needs KVM): No such file"
+	# VM mode shares bind-mounted directories over virtio-fs: a missing
+	# source or a '..' destination is named before KVM, nothing left
+	jq_edit "$B" ".mounts += [{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$B/no-such\", \"options\": [\"rbind\"]}]"
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" --vm create --bundle "$B" "${IDPREFIX}g" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "--vm create with a missing bind source" "$out" "$rc" \
+		"mounts[$(jq '.mounts | length - 1' "$B/config.json")]: $B/no-such: No such file or directory"
+	mkdir -p "$B/share"
+	jq_edit "$B" ".mounts[-1].source = \"$B/share\" | .mounts[-1].destination = \"/a/../b\""
+	set +e
+	out=$(nokvm timeout 15 "$HULL" --root "$STATE" --vm create --bundle "$B" "${IDPREFIX}g" 2>&1); rc=$?
+	set -e
+	expect_clean_failure "--vm create with a '..' bind destination" "$out" "$rc" \
+		'destination: "/a/../b" must not contain ".."'
+
+	state_empty
+	jq_edit "$B" 'del(.mounts[-1])'
 	jq_edit "$B" '.annotations = {"org.hull.isolation": "container"}'
 	nokvm timeout 15 "$HULL" --root "$STATE" --vm run --bundle "$B" "${IDPREFIX}g" ||
 		fail "--vm run with the annotation container: status $?"
