@@ -197,7 +197,7 @@ static int run_verb(const struct cmd_globals *g, const char *verb, struct ct_arg
 	}
 	if (!strcmp(verb, "enter") || !strcmp(verb, "exec")) {
 		if (rt_ct_exec(&e, pos[0], npos > 1 ? pos + 1 : NULL, &status, err) < 0)
-			return -1;
+			return status > 1 ? -status : -1;
 		return status;
 	}
 	if (!strcmp(verb, "set")) {

@@ -89,7 +89,8 @@ int cmd_exec(const struct cmd_globals *g, int argc, char **argv, struct rt_err *
 	}
 	o.env = env;
 	o.caps = caps;
-	rc = rt_container_exec(&o, &status, err) < 0 ? -1 : status;
+	/* A process the VM's guest could not start has runc's 126/127. */
+	rc = rt_container_exec(&o, &status, err) < 0 ? (status > 1 ? -status : -1) : status;
 	goto out;
 oom:
 	rt_err_set(err, ENOMEM, "out of memory");

@@ -37,7 +37,8 @@ static const struct cmd_verb verbs[] = {
 	  "[--user UID[:GID]] [--cap CAP]... [--no-new-privs] [--pid-file FILE] "
 	  "[--console-socket SOCK] [--preserve-fds N] ID [CMD [ARG...]]",
 	  "run a new process in a running container (--additional-gids is refused: use "
-	  "--process; runc's --apparmor, --process-label and --cgroup are accepted and ignored)" },
+	  "--process; runc's --apparmor, --process-label and --cgroup are accepted and ignored; "
+	  "in a VM container the guest's agent runs it, over vsock)" },
 	{ "list", cmd_list, "list [--format table|json] [--quiet]", "list containers" },
 	{ "ps", cmd_ps, "ps [--format table|json] ID [PS_ARGS...]", "show the container's processes" },
 	{ "pause", cmd_pause, "pause ID", "freeze every process of a container" },
@@ -263,7 +264,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hull: %s\n", err.msg);
 		if (rt_log_to_file())
 			rt_log(RT_LOG_ERROR, "%s", err.msg);
-		return 1;
+		/* -N: an error that has its own status (exec: 127, command not found) */
+		return rc < -1 && rc >= -255 ? -rc : 1;
 	}
 	return rc;
 }

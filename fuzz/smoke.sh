@@ -1,6 +1,7 @@
 #!/bin/sh
-# Short libFuzzer runs of the virtqueue parser and of the transport with the
-# blk and rng devices: non-zero on a crash, a leak or a hang (5 s per input).
+# Short libFuzzer runs of the virtqueue parser, of the transport with the
+# blk and rng devices and of the exec agent's codec: non-zero on a crash, a
+# leak or a hang (5 s per input).
 # Usage: fuzz/smoke.sh [SECONDS]   (from the build directory; default 30 per target)
 secs=${1:-30}
 if ! command -v clang >/dev/null 2>&1; then
@@ -8,9 +9,9 @@ if ! command -v clang >/dev/null 2>&1; then
 	echo "0 passed, 0 failed"
 	exit 0
 fi
-make -s fuzz-virtq || exit 1
+make -s fuzz-virtq fuzz-agent || exit 1
 pass=0 fail=0
-for t in fuzz_virtq fuzz_virtio_dev; do
+for t in fuzz_virtq fuzz_virtio_dev fuzz_agent_proto; do
 	corpus=$(mktemp -d)
 	if ./fuzz/$t -max_total_time="$secs" -timeout=5 -rss_limit_mb=1024 \
 		-artifact_prefix=fuzz/ -print_final_stats=1 "$corpus" >fuzz/$t.log 2>&1; then

@@ -2,7 +2,9 @@
  * container's cgroup and namespaces (through a pidfd, all at once), then
  * clones the process with CLONE_PARENT so it is hull's own child; the
  * process applies its attributes and execs, reporting failures over the
- * sync socket (EOF there means the exec happened). */
+ * sync socket (EOF there means the exec happened).  In a VM-isolated
+ * container the process is the guest's: runtime/vm_exec.c asks the guest's
+ * agent for it, from the same planned process. */
 #include "config.h"
 #include "runtime/container.h"
 #include "runtime/cleanup.h"
@@ -14,6 +16,7 @@
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/util.h"
+#include "runtime/vm_exec.h"
 #include "cgroups/cgroup.h"
 
 #include <errno.h>
@@ -46,6 +49,7 @@ struct exec_plan {
 	int root_fd;                 /* the init's root (O_PATH), when joining its mount ns */
 	int ns_flags;
 	bool relay;
+	bool vm;                     /* VM-isolated: the guest's agent runs it (vm_exec.c) */
 };
 
 static void exec_plan_clear(struct exec_plan *p)
@@ -213,11 +217,13 @@ static int exec_plan_build(const struct rt_exec_opts *o, struct exec_plan *p, st
 	for (size_t i = 0; i < p->st.n_annotations; i++)
 		if (!strcmp(p->st.annotations[i].key, "org.hull.isolation") &&
 		    !strcmp(p->st.annotations[i].value, "vm"))
-			return rt_err_set(err, ENOTSUP, "exec is not supported in a VM-isolated "
-					  "container yet (its processes run in the guest)");
+			p->vm = true;
 	if (rt_container_load_config(o->root, o->id, &p->spec, err) < 0 ||
 	    plan_process(p, err) < 0)
 		return -err->code;
+	/* The process runs in the guest: its agent applies the rest. */
+	if (p->vm)
+		return 0;
 	if (p->spec->linux_.seccomp &&
 	    rt_seccomp_plan_new(p->spec->linux_.seccomp, &p->seccomp, err) < 0)
 		return rt_err_wrap(err, "linux.seccomp");
@@ -351,6 +357,10 @@ int rt_container_exec(const struct rt_exec_opts *o, int *status, struct rt_err *
 	r = exec_plan_build(o, &p, err);
 	if (r < 0)
 		goto out;
+	if (p.vm) {
+		r = rt_vm_exec(o, p.proc, status, err);
+		goto out;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = rt_err_sys(err, errno, "socketpair");
 		goto out;

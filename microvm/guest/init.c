@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "agent.h"
 #include "net.h"
 
 #define PORT_EXIT 0x5f0   /* outside QEMU's fw_cfg (0x510-0x51b): bench peers share it */
@@ -474,6 +475,26 @@ static void apply_caps(const struct sec *s)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
 }
 
+/* The workload and every exec (agent.c) become their user this way. */
+static void become_user(const struct sec *s, uid_t uid, gid_t gid, const gid_t *groups,
+			int n_groups)
+{
+	apply_limits(s);
+	drop_bounding(s);
+	if (setgroups((size_t)n_groups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+		dprintf(2, "hull-init: uid %u gid %u: %s\n", uid, gid, strerror(errno));
+		_exit(127);
+	}
+	apply_caps(s);
+}
+
+static void agent_become(const void *ctx, const struct ap_exec *q)
+{
+	const struct proc *p = ctx;
+
+	become_user(&p->sec, q->uid, q->gid, q->groups, q->n_groups);
+}
+
 static __attribute__((noreturn)) void child(const struct proc *p, const int stdio[3])
 {
 	sigset_t all;
@@ -489,14 +510,7 @@ static __attribute__((noreturn)) void child(const struct proc *p, const int stdi
 		enter_pid_ns();
 	if (p->terminal)
 		ioctl(0, TIOCSCTTY, 0);
-	apply_limits(&p->sec);
-	drop_bounding(&p->sec);
-	if (setgroups((size_t)p->n_groups, p->groups) < 0 || setgid(p->gid) < 0 ||
-	    setuid(p->uid) < 0) {
-		dprintf(2, "hull-init: uid %u gid %u: %s\n", p->uid, p->gid, strerror(errno));
-		_exit(127);
-	}
-	apply_caps(&p->sec);
+	become_user(&p->sec, p->uid, p->gid, p->groups, p->n_groups);
 	if (chdir(p->cwd) < 0) {
 		dprintf(2, "hull-init: cwd %s: %s\n", p->cwd, strerror(errno));
 		_exit(127);
@@ -540,7 +554,7 @@ int main(void)
 	static struct proc p;
 	sigset_t set;
 	const char *root;
-	int stdio[3] = { -1, -1, -1 }, ctl, sfd, status;
+	int stdio[3] = { -1, -1, -1 }, pid_pipe[2] = { -1, -1 }, ctl, sfd, status;
 	pid_t pid;
 
 	if (ioperm(PORT_EXIT, 8, 1) == 0)
@@ -557,6 +571,7 @@ int main(void)
 	if (p.hostname && sethostname(p.hostname, strlen(p.hostname)) < 0)
 		die("hostname: %s", strerror(errno));
 	net_setup(die);
+	agent_setup();
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -566,6 +581,13 @@ int main(void)
 	 * handles, as any PID 1) and reaping it: when it ends, by exit or
 	 * killed by the kernel after a reboot(2) in it (SIGHUP for a restart,
 	 * SIGINT for halt or power-off), the VM ends. */
+	/* The exec agent starts outside that namespace; with one, it learns
+	 * the workload's pid (to join its namespaces) once it exists. */
+	if (p.pid_ns && pipe2(pid_pipe, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	agent_start(&(struct agent_env){ .become = agent_become, .ctx = &p }, pid_pipe[0]);
+	if (pid_pipe[0] >= 0)
+		close(pid_pipe[0]);
 	if (p.pid_ns && unshare(CLONE_NEWPID) < 0)
 		die("pid namespace: %s", strerror(errno));
 	pid = fork();
@@ -573,6 +595,11 @@ int main(void)
 		die("fork: %s", strerror(errno));
 	if (pid == 0)
 		child(&p, stdio);
+	if (pid_pipe[1] >= 0) {
+		if (write(pid_pipe[1], &pid, sizeof(pid)) < 0)
+			say("agent: %s", strerror(errno));
+		close(pid_pipe[1]);
+	}
 	status = supervise(pid, sfd, ctl);
 	/* The workload's end is the VM's end: its leftovers go with it. */
 	kill(-1, SIGKILL);

@@ -123,3 +123,30 @@ test_ct_vm_from_image() {
 	ctv destroy "$n"
 	[ ! -e "$work/ctlib/ct/$n" ] || fail "ct dir left"
 }
+
+# ct exec and ct enter of a ct --vm container run in the guest, in the
+# container's pid namespace (its PID 1 is the container's busybox init,
+# not hull's guest init), with the exit status; enter with stdin not a
+# terminal reads its commands from stdin.
+test_ct_vm_exec_enter() {
+	local r=$work/ct-exec-rootfs n=vmexec log st out
+	[ "$KERNEL" = /var/cache/hull/kernel/vmlinux ] ||
+		{ echo "skipped: ct --vm boots the default kernel, not $KERNEL"; return 0; }
+	init_rootfs "$r"
+	ctv create "$n" --rootfs "$r" --vm --ip none
+	log=$work/ctlib/ct/$n/console.log
+	ctv start "$n"
+	wait_log "$log" ct-init-marker 1
+	out=$(ctv exec "$n" -- sh -c 'readlink /proc/1/exe; tr "\0" " " < /proc/1/cmdline; echo')
+	expect_eq "PID 1 seen by exec" "$(echo "$out" | head -n1)" /bin/busybox
+	case $(echo "$out" | sed -n 2p) in *init*) ;; *) fail "PID 1's cmdline: $out" ;; esac
+	st=0
+	ctv exec "$n" -- sh -c 'exit 3' || st=$?
+	expect_eq "exec status" "$st" 3
+	st=0
+	out=$(printf 'echo entered $(hostname)\nreadlink /proc/1/exe\nexit 5\n' | ctv enter "$n") || st=$?
+	expect_eq "enter status" "$st" 5
+	expect_eq "enter output" "$(echo "$out" | tr '\n' ' ')" "entered $n /bin/busybox "
+	ctv stop --timeout 60 "$n"
+	ctv destroy "$n"
+}

@@ -70,7 +70,7 @@ ctv() {
 }
 
 # create --vm, start (the VMM is the container's process, /sbin/init the
-# guest's workload), status, exec refused, stop (SIGPWR forwarded to the
+# guest's workload), status, exec, stop (SIGPWR forwarded to the
 # guest's init, which exits on it), destroy: nothing left.
 test_ct_vm_lifecycle() {
 	local r=$work/ct-rootfs n=vmct log pid cg
@@ -99,8 +99,9 @@ EOF
 	pid=$(ctv status --json "$n" | jq -r .pid)
 	case $(readlink "/proc/$pid/exe") in */hull-vmm) ;; *) fail "pid $pid is not the VMM" ;; esac
 	st=0
-	out=$(ctv exec "$n" -- true 2>&1) || st=$?
-	expect_eq "exec status" "$st" 1
+	out=$(ctv exec "$n" -- sh -c 'echo in-ct; exit 3') || st=$?
+	expect_eq "exec status" "$st" 3
+	expect_eq "exec output" "$out" in-ct
 	ctv stop --timeout 60 "$n"
 	grep -q init-stopping "$log" || fail "init was not asked to stop: $(cat "$log")"
 	expect_eq "state after stop" "$(ctv status --json "$n" | jq -r .state)" stopped

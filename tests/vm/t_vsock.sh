@@ -1,8 +1,9 @@
 # virtio-vsock: the guest's AF_VSOCK sockets reached through the VMM's
 # unix socket (Firecracker's hybrid vsock: "CONNECT <port>\n" -> "OK <n>\n").
 # The workload is tests/helpers/vsock_echo (static, built here), echoing on
-# guest port 1024; tests/helpers/vsock_client pushes 1 MiB through it (far
-# past either side's credit of 64 KiB) and checks it comes back intact,
+# guest port 1030 (1024 is hull's exec agent, see t_exec_vm.sh);
+# tests/helpers/vsock_client pushes 1 MiB through it (far past either
+# side's credit of 64 KiB) and checks it comes back intact,
 # and that a port with no listener is closed without "OK".
 
 vsock_helpers() {
@@ -26,12 +27,12 @@ vsock_wait_ready() {
 # vsock_check SOCKET: 1 MiB echoed, twice (a second connection after the
 # first one ended), and a port without a listener refused.
 vsock_check() {
-	timeout 300 "$work/vsock_client" "$1" 1024 1048576 || fail "1 MiB echo"
-	timeout 120 "$work/vsock_client" "$1" 1024 100000 || fail "second connection"
-	timeout 120 "$work/vsock_client" "$1" 1025 refused || fail "port 1025 not refused"
+	timeout 300 "$work/vsock_client" "$1" 1030 1048576 || fail "1 MiB echo"
+	timeout 120 "$work/vsock_client" "$1" 1030 100000 || fail "second connection"
+	timeout 120 "$work/vsock_client" "$1" 1031 refused || fail "port 1031 not refused"
 	# a malformed CONNECT line: closed, and the device keeps working
 	timeout 120 "$work/vsock_client" "$1" "x" refused || fail "bad line not closed"
-	timeout 120 "$work/vsock_client" "$1" 1024 1000 || fail "echo after the errors"
+	timeout 120 "$work/vsock_client" "$1" 1030 1000 || fail "echo after the errors"
 }
 
 test_vsock_vmm_echo() {
@@ -39,7 +40,7 @@ test_vsock_vmm_echo() {
 	local r=$work/vsock-root sock=$work/vmm-vsock.sock pid st=0
 	rm -rf "$r" && cp -a "$work/rootfs" "$r" && cp "$work/vsock_echo" "$r/bin/"
 	timeout -k 10 600 "$HULL" vmm --kernel "$KERNEL" --rootfs "$r" --vsock "$sock" \
-		-- /bin/vsock_echo > "$work/vmm-vsock.out" 2>&1 &
+		-- /bin/vsock_echo 1030 > "$work/vmm-vsock.out" 2>&1 &
 	pid=$!
 	vsock_wait_ready "$work/vmm-vsock.out"
 	[ -S "$sock" ] || fail "no socket at $sock"
@@ -58,7 +59,7 @@ test_vsock_vmm_echo() {
 test_vsock_ct_vm_echo() {
 	vsock_helpers
 	local b sock=$work/state/vm-vsock/vsock.sock
-	b=$(bundle vsock '.process.args = ["/bin/vsock_echo"]')
+	b=$(bundle vsock '.process.args = ["/bin/vsock_echo", "1030"]')
 	cp "$work/vsock_echo" "$b/rootfs/bin/"
 	hrun create --vm --bundle "$b" vm-vsock > "$work/ct-vsock.out" 2>&1
 	# made by create, before the guest runs; root only

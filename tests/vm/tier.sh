@@ -11,7 +11,7 @@
 # HULL, HULL_VM_KERNEL: as for run.sh.  HULL_VM_BATCHES (default 4): boots;
 # HULL_VM_TEST_S (default 40): seconds allowed per test in a batch's timeout,
 # on top of HULL_VM_BOOT_S (default 90); HULL_VM_ENGINE_S (default 150) for
-# a slow test: *_engine_* (t_engine_vm.sh: podman), *_ct_vm_* and *_net*
+# a slow test: *_engine_* (t_engine_vm.sh: podman), *_ct_vm_*, *_exec_vm_* and *_net*
 # (several microVMs, a system init's boot and shutdown, pings).  HULL_VM_CONSOLE=DIR keeps each
 # boot's console (vmhost.sh --verbose) in DIR.  Ends with "N passed, N failed".
 set -u
@@ -58,7 +58,7 @@ boot() {
 		# first of a boot imports the image: 50-100 s each; the ct --vm
 		# and network tests boot two VMs or a whole init and stop it.
 		case $t in
-		*_engine_*|*_ct_vm_*|*_net*) timeout_s=$((timeout_s + engine_s)) ;;
+		*_engine_*|*_ct_vm_*|*_exec_vm_*|*_net*) timeout_s=$((timeout_s + engine_s)) ;;
 		*) timeout_s=$((timeout_s + test_s)) ;;
 		esac
 	done
