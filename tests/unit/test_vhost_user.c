@@ -339,15 +339,7 @@ static void drv_start(struct virtio_mmio *t)
 	wr(t, VMMIO_DRV_FEATURES_SEL, 1);
 	wr(t, VMMIO_DRV_FEATURES, 1);    /* VERSION_1 */
 	wr(t, VMMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
-	for (unsigned i = 0; i < 2; i++) {
-		tq_layout(&q[i], &mem, 64, 0x10000 + i * 0x4000ull);
-		wr(t, VMMIO_QUEUE_SEL, i);
-		wr(t, VMMIO_QUEUE_NUM, 64);
-		wr(t, VMMIO_QUEUE_DESC_LO, (uint32_t)q[i].desc);
-		wr(t, VMMIO_QUEUE_AVAIL_LO, (uint32_t)q[i].avail);
-		wr(t, VMMIO_QUEUE_USED_LO, (uint32_t)q[i].used);
-		wr(t, VMMIO_QUEUE_READY, 1);
-	}
+	tq_attach(t, q, 2, &mem, 64, 0x10000);
 	wr(t, VMMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK |
 	   VIRTIO_S_DRIVER_OK);
 }

@@ -115,15 +115,7 @@ static void drv_init(unsigned nrx)
 	wr(VMMIO_DRV_FEATURES_SEL, 1);
 	wr(VMMIO_DRV_FEATURES, 1);
 	wr(VMMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
-	for (unsigned i = 0; i < 3; i++) {
-		tq_layout(&D.q[i], D.mem, QSIZE, RINGS + i * 0x4000ull);
-		wr(VMMIO_QUEUE_SEL, i);
-		wr(VMMIO_QUEUE_NUM, QSIZE);
-		wr(VMMIO_QUEUE_DESC_LO, (uint32_t)D.q[i].desc);
-		wr(VMMIO_QUEUE_AVAIL_LO, (uint32_t)D.q[i].avail);
-		wr(VMMIO_QUEUE_USED_LO, (uint32_t)D.q[i].used);
-		wr(VMMIO_QUEUE_READY, 1);
-	}
+	tq_attach(D.t, D.q, 3, D.mem, QSIZE, RINGS);
 	wr(VMMIO_STATUS, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK |
 			 VIRTIO_S_DRIVER_OK);
 	cr_assert(rd(VMMIO_STATUS) & VIRTIO_S_DRIVER_OK);

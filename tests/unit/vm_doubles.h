@@ -40,5 +40,9 @@ void tq_publish(struct tq *q, uint16_t head);
 void tq_set_avail_idx(struct tq *q, uint16_t idx);
 /* The next used element, if the device added one. */
 bool tq_used(struct tq *q, uint32_t *id, uint32_t *len);
+/* As a driver does after FEATURES_OK: queues 0..n-1 of transport t, each
+ * of size entries, laid out at base + i * 16 KiB and made ready. */
+void tq_attach(struct virtio_mmio *t, struct tq *q, unsigned n, struct vm_mem *m,
+	       uint16_t size, uint64_t base);
 
 #endif
