@@ -117,7 +117,7 @@ static void evp_freep(EVP_MD_CTX **c) { if (*c) LC.MD_CTX_free(*c); }
  * on a digest mismatch, naming the blob. */
 static int hash_copy(int src, int dst, char **mem, const struct img_desc *d, struct rt_err *err)
 {
-	_cleanup_(evp_freep) EVP_MD_CTX *ctx = LC.MD_CTX_new();
+	_cleanup_(evp_freep) EVP_MD_CTX *ctx = NULL;
 	_cleanup_free_ char *buf = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -126,6 +126,10 @@ static int hash_copy(int src, int dst, char **mem, const struct img_desc *d, str
 	size_t cap = mem ? (size_t)d->size + 1 : 65536;
 	ssize_t n;
 
+	/* Every blob read is checked, so even `image ls` needs libcrypto. */
+	if (lazy_crypto_load(err) < 0)
+		return -err->code;
+	ctx = LC.MD_CTX_new();
 	buf = malloc(cap > 65536 && !mem ? 65536 : cap);
 	if (!ctx || !buf || !LC.DigestInit_ex(ctx, LC.sha256(), NULL))
 		return rt_err_set(err, ENOMEM, "blob %s: out of memory", d->digest);
