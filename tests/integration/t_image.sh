@@ -430,13 +430,13 @@ test_image_without_libraries() {
 	rc=$?; set -e
 	expect_clean_failure "unpack without libarchive" "$out" "$rc" "(install libarchive13)"
 	[ ! -e "$B/rootfs" ] || fail "an unpack without libarchive created $B/rootfs"
-	# The lifecycle never needs them.
-	(cd "$B" && HULL_LIBARCHIVE=/nonexistent.so HULL_LIBCRYPTO=/nonexistent.so "$HULL" spec)
 	HULL_LIBARCHIVE=/nonexistent.so HULL_LIBCRYPTO=/nonexistent.so ht image unpack lazy:1 \
 		"$B/rootfs" 2>/dev/null && fail "unpack worked without the libraries"
 	HULL_LIBCRYPTO=/nonexistent.so ht image unpack lazy:1 "$B/rootfs" 2>/dev/null &&
 		fail "unpack worked without libcrypto"
 	ht image unpack lazy:1 "$B/rootfs"
+	# The lifecycle never needs them.
+	(cd "$B" && HULL_LIBARCHIVE=/nonexistent.so HULL_LIBCRYPTO=/nonexistent.so "$HULL" spec)
 	set_args "$B" true
 	HULL_LIBARCHIVE=/nonexistent.so HULL_LIBCRYPTO=/nonexistent.so ht run --bundle "$B" "${IDPREFIX}a"
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
