@@ -68,6 +68,8 @@ static void lazy_open(struct lazy_lib *l)
 
 #define LAZY_NAME(f) #f,
 
+static int lazy_result(const struct lazy_lib *l, struct rt_err *err);
+
 static const char *const archive_names[] = { LAZY_ARCHIVE_FUNCS(LAZY_NAME) };
 static const char *const crypto_names[] = { LAZY_CRYPTO_FUNCS(LAZY_NAME) };
 
@@ -90,6 +92,30 @@ static struct lazy_lib crypto_lib = {
 	.names = crypto_names, .slots = (void **)&LC,
 	.n = sizeof(crypto_names) / sizeof(crypto_names[0]),
 };
+
+#ifdef HAVE_LIBSYSTEMD
+#ifndef HULL_LIBSYSTEMD_SONAME
+#define HULL_LIBSYSTEMD_SONAME "libsystemd.so.0"
+#endif
+struct lazy_systemd LS;
+static const char *const systemd_names[] = { LAZY_SYSTEMD_FUNCS(LAZY_NAME) };
+_Static_assert(sizeof(LS) == sizeof(systemd_names) / sizeof(char *) * sizeof(void *),
+	       "struct lazy_systemd matches LAZY_SYSTEMD_FUNCS");
+static struct lazy_lib systemd_lib = {
+	.env = "HULL_LIBSYSTEMD", .soname = HULL_LIBSYSTEMD_SONAME,
+	.package = "libsystemd0", .prefix = "sd_",
+	.names = systemd_names, .slots = (void **)&LS,
+	.n = sizeof(systemd_names) / sizeof(systemd_names[0]),
+};
+static void systemd_once(void) { lazy_open(&systemd_lib); }
+static pthread_once_t systemd_done = PTHREAD_ONCE_INIT;
+
+int lazy_systemd_load(struct rt_err *err)
+{
+	pthread_once(&systemd_done, systemd_once);
+	return lazy_result(&systemd_lib, err);
+}
+#endif
 
 static void archive_once(void) { lazy_open(&archive_lib); }
 static void crypto_once(void) { lazy_open(&crypto_lib); }

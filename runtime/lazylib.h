@@ -6,7 +6,8 @@
  * The headers still give the types and prototypes; each pointer's type is
  * __typeof__ the real function, so a signature cannot drift.  Call sites
  * read LA.read_new() for archive_read_new() and LC.DigestUpdate() for
- * EVP_DigestUpdate().  Call lazy_archive_load()/lazy_crypto_load() first:
+ * EVP_DigestUpdate().  libsystemd (LS.bus_call() for sd_bus_call()) is
+ * treated the same way: only --systemd-cgroup needs it.  Call lazy_archive_load()/lazy_crypto_load() first:
  * before it succeeds every pointer is NULL. */
 #ifndef HULL_LAZYLIB_H
 #define HULL_LAZYLIB_H
@@ -47,6 +48,29 @@ struct lazy_crypto {
 
 extern struct lazy_archive LA;
 extern struct lazy_crypto LC;
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-bus.h>
+
+/* X(field) for sd_<field>: the systemd cgroup driver's D-Bus calls. */
+#define LAZY_SYSTEMD_FUNCS(X) \
+	X(bus_open_system) X(bus_flush_close_unref) X(bus_match_signal) \
+	X(bus_call) X(bus_call_method) X(bus_process) X(bus_wait) \
+	X(bus_error_free) X(bus_error_has_name) \
+	X(bus_message_new_method_call) X(bus_message_append) X(bus_message_read) \
+	X(bus_message_open_container) X(bus_message_close_container) \
+	X(bus_message_unref) X(bus_slot_unref)
+
+struct lazy_systemd {
+#define LAZY_FIELD(f) __typeof__(sd_##f) *f;
+	LAZY_SYSTEMD_FUNCS(LAZY_FIELD)
+#undef LAZY_FIELD
+};
+
+extern struct lazy_systemd LS;
+/* HULL_LIBSYSTEMD overrides the file name (for tests). */
+int lazy_systemd_load(struct rt_err *err);
+#endif
 
 /* Load the library once per process (thread-safe) and fill the table; a
  * missing library or symbol is an error naming it and the package.

@@ -100,3 +100,27 @@ Test(lazylib, vm_disk_key_without_libcrypto_fails_cleanly)
 	cr_assert_lt(vm_disk_key("/", "erofs", key, &err), 0);
 	cr_assert(strstr(err.msg, "install libssl3"), "%s", err.msg);
 }
+
+#ifdef HAVE_LIBSYSTEMD
+#include "cgroups/cgroup.h"
+
+Test(lazylib, libsystemd_loads_its_table)
+{
+	struct rt_err err = {0};
+
+	cr_assert_eq(lazy_systemd_load(&err), 0, "%s", err.msg);
+	void *const *p = (void *const *)&LS;
+	for (size_t i = 0; i < sizeof(LS) / sizeof(void *); i++)
+		cr_assert_not_null(p[i], "systemd slot %zu", i);
+}
+
+Test(lazylib, systemd_driver_without_libsystemd_is_named)
+{
+	struct rt_err err = {0};
+
+	setenv("HULL_LIBSYSTEMD", "/nonexistent/libsystemd.so.0", 1);
+	cr_assert_lt(cg_systemd_stop("hull-x.scope", &err), 0);
+	cr_assert(strstr(err.msg, "systemd: /nonexistent/libsystemd.so.0"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "(install libsystemd0)"), "%s", err.msg);
+}
+#endif
