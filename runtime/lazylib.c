@@ -1,4 +1,5 @@
-/* dlopen() of libarchive and libcrypto on first use; see lazylib.h. */
+/* dlopen() of libarchive, libcrypto and libsystemd on first use, and the
+ * loader netns/ uses for libnl; see lazylib.h. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -19,19 +20,6 @@
 
 struct lazy_archive LA;
 struct lazy_crypto LC;
-
-/* One library: what to open, which symbols fill which slots, and the
- * outcome of the one attempt (pthread_once runs it once; the message is
- * kept so every later caller gets the same error). */
-struct lazy_lib {
-	const char *env, *soname, *package;
-	const char *prefix;
-	const char *const *names;
-	void **slots;
-	size_t n;
-	int code;
-	char msg[512];
-};
 
 static void lazy_open(struct lazy_lib *l)
 {
@@ -66,10 +54,6 @@ static void lazy_open(struct lazy_lib *l)
 	}
 }
 
-#define LAZY_NAME(f) #f,
-
-static int lazy_result(const struct lazy_lib *l, struct rt_err *err);
-
 static const char *const archive_names[] = { LAZY_ARCHIVE_FUNCS(LAZY_NAME) };
 static const char *const crypto_names[] = { LAZY_CRYPTO_FUNCS(LAZY_NAME) };
 
@@ -84,13 +68,13 @@ static struct lazy_lib archive_lib = {
 	.env = "HULL_LIBARCHIVE", .soname = HULL_LIBARCHIVE_SONAME,
 	.package = "libarchive13", .prefix = "archive_",
 	.names = archive_names, .slots = (void **)&LA,
-	.n = sizeof(archive_names) / sizeof(archive_names[0]),
+	.n = LAZY_COUNT(archive_names),
 };
 static struct lazy_lib crypto_lib = {
 	.env = "HULL_LIBCRYPTO", .soname = HULL_LIBCRYPTO_SONAME,
 	.package = "libssl3", .prefix = "EVP_",
 	.names = crypto_names, .slots = (void **)&LC,
-	.n = sizeof(crypto_names) / sizeof(crypto_names[0]),
+	.n = LAZY_COUNT(crypto_names),
 };
 
 #ifdef HAVE_LIBSYSTEMD
@@ -105,41 +89,43 @@ static struct lazy_lib systemd_lib = {
 	.env = "HULL_LIBSYSTEMD", .soname = HULL_LIBSYSTEMD_SONAME,
 	.package = "libsystemd0", .prefix = "sd_",
 	.names = systemd_names, .slots = (void **)&LS,
-	.n = sizeof(systemd_names) / sizeof(systemd_names[0]),
+	.n = LAZY_COUNT(systemd_names),
 };
-static void systemd_once(void) { lazy_open(&systemd_lib); }
-static pthread_once_t systemd_done = PTHREAD_ONCE_INIT;
-
-int lazy_systemd_load(struct rt_err *err)
-{
-	pthread_once(&systemd_done, systemd_once);
-	return lazy_result(&systemd_lib, err);
-}
 #endif
 
-static void archive_once(void) { lazy_open(&archive_lib); }
-static void crypto_once(void) { lazy_open(&crypto_lib); }
-static pthread_once_t archive_done = PTHREAD_ONCE_INIT;
-static pthread_once_t crypto_done = PTHREAD_ONCE_INIT;
+static pthread_mutex_t lazy_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int lazy_result(const struct lazy_lib *l, struct rt_err *err)
+int lazy_lib_load(struct lazy_lib *l, struct rt_err *err)
 {
-	if (l->code)
-		return rt_err_set(err, l->code, "%s", l->msg);
+	int code;
+
+	pthread_mutex_lock(&lazy_lock);
+	if (!l->tried)
+		lazy_open(l);
+	l->tried = true;
+	code = l->code;
+	pthread_mutex_unlock(&lazy_lock);
+	if (code)
+		return rt_err_set(err, code, "%s", l->msg);
 	return 0;
 }
 
 int lazy_archive_load(struct rt_err *err)
 {
-	pthread_once(&archive_done, archive_once);
-	return lazy_result(&archive_lib, err);
+	return lazy_lib_load(&archive_lib, err);
 }
 
 int lazy_crypto_load(struct rt_err *err)
 {
-	pthread_once(&crypto_done, crypto_once);
-	return lazy_result(&crypto_lib, err);
+	return lazy_lib_load(&crypto_lib, err);
 }
+
+#ifdef HAVE_LIBSYSTEMD
+int lazy_systemd_load(struct rt_err *err)
+{
+	return lazy_lib_load(&systemd_lib, err);
+}
+#endif
 
 int lazy_image_load(struct rt_err *err)
 {

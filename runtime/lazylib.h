@@ -13,6 +13,8 @@
 #define HULL_LAZYLIB_H
 
 #include <archive.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
 
@@ -48,6 +50,25 @@ struct lazy_crypto {
 
 extern struct lazy_archive LA;
 extern struct lazy_crypto LC;
+
+/* One dlopen()ed library, for tables defined elsewhere (netns/ fills
+ * libnl's): the file (env overrides soname), the package to name when it
+ * is missing, the symbols (prefix + names[i]) and their slots. */
+struct lazy_lib {
+	const char *env, *soname, *package;
+	const char *prefix;
+	const char *const *names;
+	void **slots;
+	size_t n;
+	/* the outcome of the one attempt, kept for every later caller */
+	bool tried;
+	int code;
+	char msg[512];
+};
+/* Open and fill once per process (thread-safe); 0 or -errno with err. */
+int lazy_lib_load(struct lazy_lib *l, struct rt_err *err);
+#define LAZY_NAME(f) #f,
+#define LAZY_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-bus.h>
