@@ -124,3 +124,32 @@ Test(lazylib, systemd_driver_without_libsystemd_is_named)
 	cr_assert(strstr(err.msg, "(install libsystemd0)"), "%s", err.msg);
 }
 #endif
+
+/* netns/: libnl-route, and libnl-3 through it */
+#include "netns/net.h"
+#include "netns/net_int.h"
+
+Test(lazylib, libnl_loads_its_table)
+{
+	struct rt_err err = {0};
+
+	cr_assert_eq(net_nl_load(&err), 0, "%s", err.msg);
+	void *const *p = (void *const *)&LN;
+	for (size_t i = 0; i < sizeof(LN) / sizeof(void *); i++)
+		cr_assert_not_null(p[i], "libnl slot %zu", i);
+	/* a libnl-3 symbol, found through libnl-route's handle */
+	cr_assert_str_eq(LN.nl_geterror(-NLE_NOMEM), "Out of memory");
+}
+
+Test(lazylib, network_without_libnl_is_named)
+{
+	struct rt_err err = {0};
+
+	setenv("HULL_LIBNL", "/nonexistent/libnl-route-3.so.200", 1);
+	cr_assert_null(net_route_socket(&err));
+	cr_assert(strstr(err.msg, "netlink: /nonexistent/libnl-route-3.so.200"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "(install libnl-route-3-200)"), "%s", err.msg);
+	memset(&err, 0, sizeof(err));
+	cr_assert_lt(net_remove("nosuch0", &err), 0);
+	cr_assert(strstr(err.msg, "install libnl-route-3-200"), "%s", err.msg);
+}
