@@ -44,7 +44,8 @@ int net_nl_fail(struct rt_err *err, int nlerr, const char *what)
 {
 	int code = nlerr == -NLE_EXIST ? EEXIST : nlerr == -NLE_PERM ? EPERM
 		 : nlerr == -NLE_OBJ_NOTFOUND || nlerr == -NLE_NODEV ? ENODEV : EIO;
-	return rt_err_set(err, code, "%s: %s", what, LN.nl_geterror ? LN.nl_geterror(nlerr) : "libnl not loaded");
+	return rt_err_set(err, code, "%s: %s", what,
+			  LN.nl_geterror ? LN.nl_geterror(nlerr) : "libnl not loaded");
 }
 
 struct nl_sock *net_route_socket(struct rt_err *err)

@@ -1,13 +1,15 @@
-/* libarchive and libcrypto, loaded with dlopen() only when an image or
- * VM-disk operation needs them.  Linking them made every `hull state` pay
- * for mapping and relocating them and their dependencies (libxml2, libicu,
+/* Libraries loaded with dlopen() only when an operation needs them:
+ * libarchive and libcrypto (image and VM-disk operations), libsystemd
+ * (--systemd-cgroup) and, through struct lazy_lib, libnl-route (netns/,
+ * networks hull sets up).  Linked, they made every `hull state` pay for
+ * mapping and relocating them and their dependencies (libxml2, libicu,
  * libstdc++, ...): about 3 ms and 5 MB RSS per invocation.
  *
  * The headers still give the types and prototypes; each pointer's type is
  * __typeof__ the real function, so a signature cannot drift.  Call sites
- * read LA.read_new() for archive_read_new() and LC.DigestUpdate() for
- * EVP_DigestUpdate().  libsystemd (LS.bus_call() for sd_bus_call()) is
- * treated the same way: only --systemd-cgroup needs it.  Call lazy_archive_load()/lazy_crypto_load() first:
+ * read LA.read_new() for archive_read_new(), LC.DigestUpdate() for
+ * EVP_DigestUpdate() and LS.bus_call() for sd_bus_call().  Call
+ * lazy_archive_load(), lazy_crypto_load() or lazy_systemd_load() first:
  * before it succeeds every pointer is NULL. */
 #ifndef HULL_LAZYLIB_H
 #define HULL_LAZYLIB_H
