@@ -13,6 +13,7 @@
 
 #include "cgroups/cg_internal.h"
 #include "runtime/cleanup.h"
+#include "runtime/lazylib.h"
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-bus.h>
@@ -63,9 +64,10 @@ int cg_systemd_names(const char *cgroup_path, char **slice, char **unit, struct 
 
 #ifdef HAVE_LIBSYSTEMD
 
-static void bus_unrefp(sd_bus **b) { sd_bus_flush_close_unref(*b); }
-static void msg_unrefp(sd_bus_message **m) { sd_bus_message_unref(*m); }
-static void slot_unrefp(sd_bus_slot **s) { sd_bus_slot_unref(*s); }
+/* NULL-checked here: after a failed load the table is empty. */
+static void bus_unrefp(sd_bus **b) { if (*b) LS.bus_flush_close_unref(*b); }
+static void msg_unrefp(sd_bus_message **m) { if (*m) LS.bus_message_unref(*m); }
+static void slot_unrefp(sd_bus_slot **s) { if (*s) LS.bus_slot_unref(*s); }
 #define _cleanup_bus_ _cleanup_(bus_unrefp)
 #define _cleanup_msg_ _cleanup_(msg_unrefp)
 #define _cleanup_slot_ _cleanup_(slot_unrefp)
@@ -84,7 +86,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 	const char *job, *unit, *result;
 	uint32_t id;
 
-	if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
+	if (LS.bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
 		return 0;
 	snprintf(w->seen[w->n % 8], sizeof(w->seen[0]), "%s", job);
 	snprintf(w->result[w->n % 8], sizeof(w->result[0]), "%s", result);
@@ -103,8 +105,12 @@ static const char *job_result(const struct job_watch *w, const char *job)
 static int bus_open(sd_bus **bus, struct rt_err *err)
 {
 	const char *addr = getenv("DBUS_SYSTEM_BUS_ADDRESS");
-	int r = sd_bus_open_system(bus);
+	int r;
 
+	/* dlopen()ed here, not linked: only this driver needs libsystemd. */
+	if (lazy_systemd_load(err) < 0)
+		return rt_err_wrap(err, "systemd");
+	r = LS.bus_open_system(bus);
 	if (r < 0)
 		return rt_err_set(err, -r, "systemd: cannot connect to the system bus (%s): %s",
 				  addr ? addr : "/run/dbus/system_bus_socket", strerror(-r));
@@ -115,12 +121,12 @@ static int bus_open(sd_bus **bus, struct rt_err *err)
  * (recent systemd sends it to the job's requester anyway). */
 static int watch_jobs(sd_bus *bus, struct job_watch *w, sd_bus_slot **slot, struct rt_err *err)
 {
-	int r = sd_bus_match_signal(bus, slot, NULL, SD_PATH, SD_MANAGER, "JobRemoved",
+	int r = LS.bus_match_signal(bus, slot, NULL, SD_PATH, SD_MANAGER, "JobRemoved",
 				    on_job_removed, w);
 
 	if (r < 0)
 		return rt_err_set(err, -r, "systemd: watch JobRemoved: %s", strerror(-r));
-	sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, "");
+	LS.bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, "");
 	return 0;
 }
 
@@ -141,7 +147,7 @@ static int wait_job(sd_bus *bus, struct job_watch *w, const char *job, const cha
 
 	start = now_usec();
 	for (;;) {
-		while ((r = sd_bus_process(bus, NULL)) > 0)
+		while ((r = LS.bus_process(bus, NULL)) > 0)
 			;
 		if (r < 0)
 			return rt_err_set(err, -r, "systemd: %s %s: %s", what, unit, strerror(-r));
@@ -155,7 +161,7 @@ static int wait_job(sd_bus *bus, struct job_watch *w, const char *job, const cha
 		if (now - start >= SD_JOB_TIMEOUT_USEC)
 			return rt_err_set(err, ETIMEDOUT, "systemd: %s %s: no answer for job %s "
 					  "within 10 s", what, unit, job);
-		r = sd_bus_wait(bus, SD_JOB_TIMEOUT_USEC - (now - start));
+		r = LS.bus_wait(bus, SD_JOB_TIMEOUT_USEC - (now - start));
 		if (r < 0)
 			return rt_err_set(err, -r, "systemd: %s %s: %s", what, unit, strerror(-r));
 	}
@@ -167,15 +173,15 @@ static int append_props(sd_bus_message *m, const char *slice, const char *id, pi
 	int r;
 
 	snprintf(desc, sizeof(desc), "hull container %s", id ? id : "");
-	if ((r = sd_bus_message_open_container(m, 'a', "(sv)")) < 0 ||
-	    (r = sd_bus_message_append(m, "(sv)", "Description", "s", desc)) < 0 ||
-	    (r = sd_bus_message_append(m, "(sv)", "Slice", "s", slice)) < 0 ||
-	    (r = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1)) < 0 ||
-	    (r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid)) < 0 ||
-	    (r = sd_bus_message_close_container(m)) < 0)
+	if ((r = LS.bus_message_open_container(m, 'a', "(sv)")) < 0 ||
+	    (r = LS.bus_message_append(m, "(sv)", "Description", "s", desc)) < 0 ||
+	    (r = LS.bus_message_append(m, "(sv)", "Slice", "s", slice)) < 0 ||
+	    (r = LS.bus_message_append(m, "(sv)", "Delegate", "b", 1)) < 0 ||
+	    (r = LS.bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid)) < 0 ||
+	    (r = LS.bus_message_close_container(m)) < 0)
 		return r;
 	/* no auxiliary units */
-	return sd_bus_message_append(m, "a(sa(sv))", 0);
+	return LS.bus_message_append(m, "a(sa(sv))", 0);
 }
 
 int cg_systemd_start(const char *slice, const char *unit, const char *id, pid_t pid,
@@ -191,18 +197,18 @@ int cg_systemd_start(const char *slice, const char *unit, const char *id, pid_t 
 
 	if (bus_open(&bus, err) < 0 || watch_jobs(bus, &w, &slot, err) < 0)
 		return -err->code;
-	if ((r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
+	if ((r = LS.bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
 						"StartTransientUnit")) < 0 ||
-	    (r = sd_bus_message_append(m, "ss", unit, "replace")) < 0 ||
+	    (r = LS.bus_message_append(m, "ss", unit, "replace")) < 0 ||
 	    (r = append_props(m, slice, id, pid)) < 0)
 		return rt_err_set(err, -r, "systemd: build StartTransientUnit: %s", strerror(-r));
-	if ((r = sd_bus_call(bus, m, SD_JOB_TIMEOUT_USEC, &e, &reply)) < 0) {
+	if ((r = LS.bus_call(bus, m, SD_JOB_TIMEOUT_USEC, &e, &reply)) < 0) {
 		rt_err_set(err, -r, "systemd: start unit %s in %s: %s", unit, slice,
 			   e.message ? e.message : strerror(-r));
-		sd_bus_error_free(&e);
+		LS.bus_error_free(&e);
 		return -err->code;
 	}
-	if ((r = sd_bus_message_read(reply, "o", &job)) < 0)
+	if ((r = LS.bus_message_read(reply, "o", &job)) < 0)
 		return rt_err_set(err, -r, "systemd: start unit %s: bad reply: %s", unit,
 				  strerror(-r));
 	return wait_job(bus, &w, job, "start unit", unit, err);
@@ -220,24 +226,24 @@ int cg_systemd_stop(const char *unit, struct rt_err *err)
 
 	if (bus_open(&bus, err) < 0 || watch_jobs(bus, &w, &slot, err) < 0)
 		return -err->code;
-	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &e, &reply, "ss",
+	r = LS.bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &e, &reply, "ss",
 			       unit, "replace");
 	if (r < 0) {
 		/* Gone already (its processes exited and systemd collected it). */
-		bool gone = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
+		bool gone = LS.bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
 
 		if (!gone)
 			rt_err_set(err, -r, "systemd: stop unit %s: %s", unit,
 				   e.message ? e.message : strerror(-r));
-		sd_bus_error_free(&e);
+		LS.bus_error_free(&e);
 		return gone ? 0 : -err->code;
 	}
-	if ((r = sd_bus_message_read(reply, "o", &job)) < 0)
+	if ((r = LS.bus_message_read(reply, "o", &job)) < 0)
 		return rt_err_set(err, -r, "systemd: stop unit %s: bad reply: %s", unit,
 				  strerror(-r));
 	r = wait_job(bus, &w, job, "stop unit", unit, err);
 	/* A scope whose processes were killed ends "failed"; forget that. */
-	sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", NULL, NULL, "s",
+	LS.bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", NULL, NULL, "s",
 			   unit);
 	return r;
 }

@@ -7,6 +7,7 @@
 #include "runtime/cleanup.h"
 #include "runtime/spec.h"
 #include "runtime/util.h"
+#include "runtime/lazylib.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -224,6 +225,9 @@ int img_bundle(struct img_store *s, const char *name, const char *dir, bool root
 	bool existed;
 	int r;
 
+	/* Before the bundle directory is made. */
+	if (lazy_image_load(err) < 0)
+		return -err->code;
 	if (asprintf(&rootfs, "%s/rootfs", dir) < 0)
 		return rt_err_set(err, ENOMEM, "out of memory");
 	if ((r = bundle_dir_check(dir, &existed, err)) < 0)

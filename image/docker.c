@@ -10,12 +10,10 @@
 #include "image/img_int.h"
 #include "runtime/cleanup.h"
 #include "runtime/util.h"
+#include "runtime/lazylib.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,12 +114,12 @@ static const char *layer_media_type(const unsigned char *head, size_t n)
 	return "application/vnd.oci.image.layer.v1.tar";
 }
 
-static void evp_freep(EVP_MD_CTX **c) { if (*c) EVP_MD_CTX_free(*c); }
+static void evp_freep(EVP_MD_CTX **c) { if (*c) LC.MD_CTX_free(*c); }
 
 /* Copy the entry's data into stage under its sha256. */
 static int stage_entry(struct archive *a, int stage, struct member *m, struct rt_err *err)
 {
-	_cleanup_(evp_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	_cleanup_(evp_freep) EVP_MD_CTX *ctx = LC.MD_CTX_new();
 	_cleanup_close_ int fd = -1;
 	unsigned char head[4], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -133,32 +131,32 @@ static int stage_entry(struct archive *a, int stage, struct member *m, struct rt
 
 	fd = openat(stage, ".docker-partial", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 		    O_CLOEXEC, 0644);
-	if (fd < 0 || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+	if (fd < 0 || !ctx || !LC.DigestInit_ex(ctx, LC.sha256(), NULL))
 		return rt_err_sys(err, fd < 0 ? errno : ENOMEM, "%s: staging", m->path);
 	m->d.size = 0;
 	/* Sequential blocks: a sparse entry's holes are written as zeros so
 	 * that the bytes hashed are the bytes stored. */
-	while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
+	while ((r = LA.read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
 		static const char zeros[4096];
 
 		while ((uint64_t)off > m->d.size) {
 			size_t z = (uint64_t)off - m->d.size > sizeof(zeros) ? sizeof(zeros)
 					: (size_t)((uint64_t)off - m->d.size);
-			EVP_DigestUpdate(ctx, zeros, z);
+			LC.DigestUpdate(ctx, zeros, z);
 			if (rt_write_all(fd, zeros, z) < 0)
 				return rt_err_sys(err, errno, "%s: staging", m->path);
 			m->d.size += z;
 		}
 		for (size_t i = 0; nhead < sizeof(head) && i < size; i++)
 			head[nhead++] = ((const unsigned char *)buf)[i];
-		EVP_DigestUpdate(ctx, buf, size);
+		LC.DigestUpdate(ctx, buf, size);
 		if (rt_write_all(fd, buf, size) < 0)
 			return rt_err_sys(err, errno, "%s: staging", m->path);
 		m->d.size += size;
 	}
 	if (r != ARCHIVE_EOF)
-		return rt_err_set(err, EINVAL, "%s: %s", m->path, archive_error_string(a));
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
+		return rt_err_set(err, EINVAL, "%s: %s", m->path, LA.error_string(a));
+	LC.DigestFinal_ex(ctx, md, &mdlen);
 	strcpy(m->d.digest, "sha256:");
 	for (unsigned int i = 0; i < mdlen && i < 32; i++)
 		snprintf(m->d.digest + 7 + 2 * i, 3, "%02x", md[i]);
@@ -172,7 +170,7 @@ static int stage_entry(struct archive *a, int stage, struct member *m, struct rt
 /* A wanted entry that is a link: remember where it leads, and want that. */
 static int link_entry(struct dk *k, size_t i, struct archive_entry *e, struct rt_err *err)
 {
-	const char *hl = archive_entry_hardlink(e), *sl = archive_entry_symlink(e);
+	const char *hl = LA.entry_hardlink(e), *sl = LA.entry_symlink(e);
 	_cleanup_free_ char *dir = strdup(k->m[i].path);
 	char *slash, *to;
 
@@ -195,35 +193,35 @@ static int link_entry(struct dk *k, size_t i, struct archive_entry *e, struct rt
 	return want(k, to, err);
 }
 
-static void archive_freep(struct archive **a) { if (*a) archive_read_free(*a); }
+static void archive_freep(struct archive **a) { if (*a) LA.read_free(*a); }
 
 static int scan(const char *path, struct dk *k, int stage, struct rt_err *err)
 {
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(archive_freep) struct archive *a = LA.read_new();
 	struct archive_entry *e;
 	int r = 0, ar;
 
 	if (!a)
 		return rt_err_set(err, ENOMEM, "out of memory");
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
-		return rt_err_set(err, EINVAL, "%s", archive_error_string(a));
-	while (r == 0 && (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		_cleanup_free_ char *p = norm("", archive_entry_pathname(e), true);
+	LA.read_support_filter_all(a);
+	LA.read_support_format_tar(a);
+	if (LA.read_open_filename(a, path, 65536) != ARCHIVE_OK)
+		return rt_err_set(err, EINVAL, "%s", LA.error_string(a));
+	while (r == 0 && (ar = LA.read_next_header(a, &e)) == ARCHIVE_OK) {
+		_cleanup_free_ char *p = norm("", LA.entry_pathname(e), true);
 		struct member *m = p ? find(k, p) : NULL;
 
 		if (!m || m->found)
 			continue;
-		if (archive_entry_hardlink(e) || archive_entry_filetype(e) == AE_IFLNK)
+		if (LA.entry_hardlink(e) || LA.entry_filetype(e) == AE_IFLNK)
 			r = link_entry(k, (size_t)(m - k->m), e, err);
-		else if (archive_entry_filetype(e) == AE_IFREG)
+		else if (LA.entry_filetype(e) == AE_IFREG)
 			r = stage_entry(a, stage, m, err);
 		else
 			r = rt_err_set(err, EINVAL, "%s: not a regular file", p);
 	}
 	if (r == 0 && ar != ARCHIVE_EOF)
-		r = rt_err_set(err, EINVAL, "%s", archive_error_string(a));
+		r = rt_err_set(err, EINVAL, "%s", LA.error_string(a));
 	return r;
 }
 
@@ -349,6 +347,8 @@ int img_docker_stage(const char *path, const char *mtext, size_t mlen, int stage
 
 	out->m = NULL;
 	out->n = 0;
+	if (lazy_image_load(err) < 0)
+		return -err->code;
 	r = img_docker_manifest_parse(mtext, mlen, &ims, &n, err);
 	if (r == 0 && name && n != 1)
 		r = rt_err_set(err, EINVAL, "manifest.json lists %zu images; --name needs exactly "

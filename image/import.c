@@ -7,9 +7,8 @@
 #include "image/img_int.h"
 #include "runtime/cleanup.h"
 #include "runtime/util.h"
+#include "runtime/lazylib.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -190,39 +189,39 @@ static bool wanted(const char *p)
 		strspn(h, "0123456789abcdef") == 64;
 }
 
-static void archive_freep(struct archive **a) { if (*a) archive_read_free(*a); }
+static void archive_freep(struct archive **a) { if (*a) LA.read_free(*a); }
 
 /* Extract the layout files of an OCI archive into dir.  Nothing but the
  * files wanted() names is written, each created fresh in directories we
  * made, so the archive's own paths never reach the filesystem. */
 static int extract_archive(const char *path, int dir, struct rt_err *err)
 {
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(archive_freep) struct archive *a = LA.read_new();
 	struct archive_entry *e;
 	int r;
 
 	if (!a || mkdirat(dir, "blobs", 0700) < 0 || mkdirat(dir, "blobs/sha256", 0700) < 0)
 		return rt_err_sys(err, errno ? errno : ENOMEM, "%s", path);
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
-		return rt_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *p = archive_entry_pathname(e);
+	LA.read_support_filter_all(a);
+	LA.read_support_format_tar(a);
+	if (LA.read_open_filename(a, path, 65536) != ARCHIVE_OK)
+		return rt_err_set(err, EINVAL, "%s: %s", path, LA.error_string(a));
+	while ((r = LA.read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = LA.entry_pathname(e);
 		_cleanup_close_ int fd = -1;
 
 		while (p && p[0] == '.' && p[1] == '/')
 			p += 2;
-		if (!p || archive_entry_filetype(e) != AE_IFREG || !wanted(p))
+		if (!p || LA.entry_filetype(e) != AE_IFREG || !wanted(p))
 			continue;
 		fd = openat(dir, p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return rt_err_sys(err, errno, "%s: %s", path, p);
-		if (archive_read_data_into_fd(a, fd) != ARCHIVE_OK)
-			return rt_err_set(err, EINVAL, "%s: %s: %s", path, p, archive_error_string(a));
+		if (LA.read_data_into_fd(a, fd) != ARCHIVE_OK)
+			return rt_err_set(err, EINVAL, "%s: %s: %s", path, p, LA.error_string(a));
 	}
 	if (r != ARCHIVE_EOF)
-		return rt_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
+		return rt_err_set(err, EINVAL, "%s: %s", path, LA.error_string(a));
 	return 0;
 }
 
@@ -232,24 +231,24 @@ static int extract_archive(const char *path, int dir, struct rt_err *err)
 static int archive_kind(const char *path, bool *docker, char **mtext, size_t *mlen,
 			struct rt_err *err)
 {
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(archive_freep) struct archive *a = LA.read_new();
 	struct archive_entry *e;
 	bool oci = false;
 	int r;
 
 	if (!a)
 		return rt_err_set(err, ENOMEM, "out of memory");
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
-		return rt_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
-	while (!oci && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *p = archive_entry_pathname(e);
-		la_int64_t size = archive_entry_size(e);
+	LA.read_support_filter_all(a);
+	LA.read_support_format_tar(a);
+	if (LA.read_open_filename(a, path, 65536) != ARCHIVE_OK)
+		return rt_err_set(err, EINVAL, "%s: %s", path, LA.error_string(a));
+	while (!oci && (r = LA.read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = LA.entry_pathname(e);
+		la_int64_t size = LA.entry_size(e);
 
 		while (p && p[0] == '.' && p[1] == '/')
 			p += 2;
-		if (!p || archive_entry_filetype(e) != AE_IFREG)
+		if (!p || LA.entry_filetype(e) != AE_IFREG)
 			continue;
 		oci = !strcmp(p, "oci-layout");
 		if (strcmp(p, "manifest.json") || *mtext)
@@ -259,13 +258,13 @@ static int archive_kind(const char *path, bool *docker, char **mtext, size_t *ml
 		*mtext = calloc(1, (size_t)size + 1);
 		if (!*mtext)
 			return rt_err_set(err, ENOMEM, "out of memory");
-		if (archive_read_data(a, *mtext, (size_t)size) != size)
+		if (LA.read_data(a, *mtext, (size_t)size) != size)
 			return rt_err_set(err, EINVAL, "%s: manifest.json: %s", path,
-					  archive_error_string(a));
+					  LA.error_string(a));
 		*mlen = (size_t)size;
 	}
 	if (!oci && r != ARCHIVE_EOF)
-		return rt_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
+		return rt_err_set(err, EINVAL, "%s: %s", path, LA.error_string(a));
 	if (!oci && !*mtext)
 		return rt_err_set(err, EINVAL, "%s: neither an OCI archive (no oci-layout) nor a "
 				  "docker-archive (no manifest.json)", path);
@@ -316,6 +315,8 @@ int img_import(struct img_store *s, const char *path, const char *name, struct r
 		return rt_err_sys(err, errno, "image store %s: tmp", s->root);
 	if (name && img_valid_name(name, err) < 0)
 		return -EINVAL;
+	if (lazy_image_load(err) < 0)
+		return -err->code;
 	if (asprintf(&archdir, "%s/tmp/archive-XXXXXX", s->root) < 0 ||
 	    asprintf(&stagedir, "%s/tmp/stage-XXXXXX", s->root) < 0)
 		return rt_err_set(err, ENOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #include "image/img_int.h"
 #include "runtime/cleanup.h"
 #include "runtime/util.h"
+#include "runtime/lazylib.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,9 @@ int img_pull(struct img_store *s, const char *ref, const char *name, struct rt_e
 	if (!skopeo)
 		return rt_err_set(err, ENOENT, "pull %s: needs skopeo, which is not installed "
 				  "(not found in PATH)", ref);
+	/* The import below needs them: fail before the temporary is made. */
+	if (lazy_image_load(err) < 0)
+		return rt_err_wrap(err, "pull %s", ref);
 	if (asprintf(&src, "%s%s", has_transport(ref) ? "" : "docker://", ref) < 0 ||
 	    asprintf(&tmp, "%s/hull-pull-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/var/tmp") < 0)
 		return rt_err_set(err, ENOMEM, "out of memory");

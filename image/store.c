@@ -6,11 +6,11 @@
 #include "image/img_int.h"
 #include "runtime/cleanup.h"
 #include "runtime/util.h"
+#include "runtime/lazylib.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,14 +110,14 @@ void img_store_close(struct img_store *s)
 	s->fd = s->lock_fd = -1;
 }
 
-static void evp_freep(EVP_MD_CTX **c) { if (*c) EVP_MD_CTX_free(*c); }
+static void evp_freep(EVP_MD_CTX **c) { if (*c) LC.MD_CTX_free(*c); }
 
 /* Read src to its end, hashing; write to dst (if >= 0) and/or collect in
  * *mem (if mem).  Fails on the first byte past d->size, on a short blob and
  * on a digest mismatch, naming the blob. */
 static int hash_copy(int src, int dst, char **mem, const struct img_desc *d, struct rt_err *err)
 {
-	_cleanup_(evp_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	_cleanup_(evp_freep) EVP_MD_CTX *ctx = NULL;
 	_cleanup_free_ char *buf = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -126,8 +126,12 @@ static int hash_copy(int src, int dst, char **mem, const struct img_desc *d, str
 	size_t cap = mem ? (size_t)d->size + 1 : 65536;
 	ssize_t n;
 
+	/* Every blob read is checked, so even `image ls` needs libcrypto. */
+	if (lazy_crypto_load(err) < 0)
+		return -err->code;
+	ctx = LC.MD_CTX_new();
 	buf = malloc(cap > 65536 && !mem ? 65536 : cap);
-	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+	if (!ctx || !buf || !LC.DigestInit_ex(ctx, LC.sha256(), NULL))
 		return rt_err_set(err, ENOMEM, "blob %s: out of memory", d->digest);
 	for (;;) {
 		char *p = mem ? buf + total : buf;
@@ -144,14 +148,14 @@ static int hash_copy(int src, int dst, char **mem, const struct img_desc *d, str
 		if (total > d->size)
 			return rt_err_set(err, EINVAL, "blob %s: larger than its size %llu",
 					  d->digest, (unsigned long long)d->size);
-		EVP_DigestUpdate(ctx, p, (size_t)n);
+		LC.DigestUpdate(ctx, p, (size_t)n);
 		if (dst >= 0 && rt_write_all(dst, p, (size_t)n) < 0)
 			return rt_err_sys(err, errno, "blob %s: write", d->digest);
 	}
 	if (total != d->size)
 		return rt_err_set(err, EINVAL, "blob %s: size %llu, expected %llu (truncated?)",
 				  d->digest, (unsigned long long)total, (unsigned long long)d->size);
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	LC.DigestFinal_ex(ctx, md, &mdlen);
 	for (unsigned int i = 0; i < mdlen && i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (strcmp(hex, img_digest_hex(d->digest)))
@@ -171,6 +175,8 @@ int img_blob_copy(int src_fd, int dirfd, const char *name, const struct img_desc
 	_cleanup_close_ int out = -1;
 	int r;
 
+	if (lazy_crypto_load(err) < 0)
+		return -err->code;
 	snprintf(tmp, sizeof(tmp), ".partial-%.64s-%d", img_digest_hex(d->digest), (int)getpid());
 	out = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (out < 0)
@@ -193,7 +199,9 @@ int img_blob_put(int dirfd, const char *data, size_t len, struct img_desc *d,
 	char tmp[64];
 	_cleanup_close_ int fd = -1;
 
-	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
+	if (lazy_crypto_load(err) < 0)
+		return -err->code;
+	if (!LC.Digest(data, len, md, &n, LC.sha256(), NULL))
 		return rt_err_set(err, ENOMEM, "sha256 failed");
 	strcpy(d->digest, "sha256:");
 	for (unsigned int i = 0; i < n && i < 32; i++)

@@ -10,14 +10,12 @@
 #include "image/img_int.h"
 #include "runtime/cleanup.h"
 #include "runtime/util.h"
+#include "runtime/lazylib.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +49,10 @@ static la_ssize_t read_cb(struct archive *a, void *data, const void **buf)
 		n = read(l->fd, l->buf, sizeof(l->buf));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		archive_set_error(a, errno, "read: %s", strerror(errno));
+		LA.set_error(a, errno, "read: %s", strerror(errno));
 		return -1;
 	}
-	EVP_DigestUpdate(l->md, l->buf, (size_t)n);
+	LC.DigestUpdate(l->md, l->buf, (size_t)n);
 	l->total += (uint64_t)n;
 	*buf = l->buf;
 	return n;
@@ -159,21 +157,21 @@ static int set_meta(struct layer *l, int fd, struct archive_entry *e, bool times
 	const void *val;
 	size_t size;
 
-	if (fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0 &&
+	if (fchown(fd, (uid_t)LA.entry_uid(e), (gid_t)LA.entry_gid(e)) < 0 &&
 	    (l->root_user || (errno != EPERM && errno != EINVAL)))
 		return rt_err_sys(err, errno, "chown");
-	if (fchmod(fd, archive_entry_perm(e)) < 0)
+	if (fchmod(fd, LA.entry_perm(e)) < 0)
 		return rt_err_sys(err, errno, "chmod");
-	archive_entry_xattr_reset(e);
-	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+	LA.entry_xattr_reset(e);
+	while (LA.entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
 		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != ENOTSUP &&
 		    (l->root_user || errno != EPERM))
 			return rt_err_sys(err, errno, "xattr %s", name);
 	}
 	if (times) {
 		struct timespec ts[2] = {
-			{ archive_entry_atime(e), archive_entry_atime_nsec(e) },
-			{ archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
+			{ LA.entry_atime(e), LA.entry_atime_nsec(e) },
+			{ LA.entry_mtime(e), LA.entry_mtime_nsec(e) },
 		};
 		if (futimens(fd, ts) < 0)
 			return rt_err_sys(err, errno, "set times");
@@ -194,7 +192,7 @@ static int write_file(struct layer *l, struct archive *a, int dir, const char *b
 	if (fd < 0)
 		return rt_err_sys(err, errno, "create");
 	/* Blocks come with offsets: holes in sparse files stay holes. */
-	while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
+	while ((r = LA.read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
 		for (size_t done = 0; done < size;) {
 			ssize_t n = pwrite(fd, (const char *)buf + done, size - done, off + (off_t)done);
 			if (n < 0 && errno == EINTR)
@@ -205,8 +203,8 @@ static int write_file(struct layer *l, struct archive *a, int dir, const char *b
 		}
 	}
 	if (r != ARCHIVE_EOF)
-		return rt_err_set(err, EINVAL, "%s", archive_error_string(a));
-	if (ftruncate(fd, archive_entry_size(e)) < 0)
+		return rt_err_set(err, EINVAL, "%s", LA.error_string(a));
+	if (ftruncate(fd, LA.entry_size(e)) < 0)
 		return rt_err_sys(err, errno, "truncate");
 	return set_meta(l, fd, e, true, err);
 }
@@ -251,24 +249,24 @@ static int make_hardlink(struct layer *l, int dir, const char *base, const char 
 static int make_special(struct layer *l, int dir, const char *base, struct archive_entry *e,
 			struct rt_err *err)
 {
-	mode_t type = archive_entry_filetype(e);
+	mode_t type = LA.entry_filetype(e);
 	struct timespec ts[2] = {
-		{ archive_entry_atime(e), archive_entry_atime_nsec(e) },
-		{ archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
+		{ LA.entry_atime(e), LA.entry_atime_nsec(e) },
+		{ LA.entry_mtime(e), LA.entry_mtime_nsec(e) },
 	};
 
 	if (type == AE_IFLNK) {
 		/* The target is only text here: never resolved by us. */
-		if (symlinkat(archive_entry_symlink(e), dir, base) < 0)
+		if (symlinkat(LA.entry_symlink(e), dir, base) < 0)
 			return rt_err_sys(err, errno, "symlink");
-	} else if (mknodat(dir, base, type | archive_entry_perm(e), archive_entry_rdev(e)) < 0) {
+	} else if (mknodat(dir, base, type | LA.entry_perm(e), LA.entry_rdev(e)) < 0) {
 		return rt_err_sys(err, errno, "mknod");
 	}
-	if (fchownat(dir, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+	if (fchownat(dir, base, (uid_t)LA.entry_uid(e), (gid_t)LA.entry_gid(e),
 		     AT_SYMLINK_NOFOLLOW) < 0 && (l->root_user || errno != EPERM))
 		return rt_err_sys(err, errno, "chown");
 	/* mknod's mode went through the umask; the node is ours, not a link. */
-	if (type != AE_IFLNK && fchmodat(dir, base, archive_entry_perm(e), 0) < 0)
+	if (type != AE_IFLNK && fchmodat(dir, base, LA.entry_perm(e), 0) < 0)
 		return rt_err_sys(err, errno, "chmod");
 	utimensat(dir, base, ts, AT_SYMLINK_NOFOLLOW);
 	return 0;
@@ -280,13 +278,13 @@ static int apply_entry(struct layer *l, struct archive *a, struct archive_entry 
 	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ char *dpath = NULL;
 	_cleanup_close_ int dir = -1;
-	const char *base, *hl = archive_entry_hardlink(e);
-	mode_t type = archive_entry_filetype(e);
+	const char *base, *hl = LA.entry_hardlink(e);
+	mode_t type = LA.entry_filetype(e);
 	struct stat st;
 	char *slash;
 	int r;
 
-	if (clean_path(archive_entry_pathname(e), &path, err) < 0)
+	if (clean_path(LA.entry_pathname(e), &path, err) < 0)
 		return -EINVAL;
 	slash = strrchr(path, '/');
 	base = slash ? slash + 1 : path;
@@ -320,7 +318,7 @@ static int apply_entry(struct layer *l, struct archive *a, struct archive_entry 
 	}
 }
 
-static void archive_freep(struct archive **a) { if (*a) archive_read_free(*a); }
+static void archive_freep(struct archive **a) { if (*a) LA.read_free(*a); }
 
 static int check_digest(struct layer *l, const struct img_desc *d, struct rt_err *err)
 {
@@ -331,10 +329,10 @@ static int check_digest(struct layer *l, const struct img_desc *d, struct rt_err
 
 	/* The tar ends before the compressed stream or the padding does. */
 	while ((r = read(l->fd, l->buf, sizeof(l->buf))) > 0) {
-		EVP_DigestUpdate(l->md, l->buf, (size_t)r);
+		LC.DigestUpdate(l->md, l->buf, (size_t)r);
 		l->total += (uint64_t)r;
 	}
-	EVP_DigestFinal_ex(l->md, md, &n);
+	LC.DigestFinal_ex(l->md, md, &n);
 	for (unsigned int i = 0; i < n && i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	if (r < 0 || l->total != d->size || strcmp(hex, img_digest_hex(d->digest)))
@@ -342,35 +340,35 @@ static int check_digest(struct layer *l, const struct img_desc *d, struct rt_err
 	return 0;
 }
 
-int img_layer_apply(int root, int fd, const struct img_desc *d, struct rt_err *err)
+static int layer_apply(int root, int fd, const struct img_desc *d, struct rt_err *err)
 {
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(archive_freep) struct archive *a = LA.read_new();
 	struct layer *l = calloc(1, sizeof(*l));
 	struct archive_entry *e;
 	int r = 0, ar;
 
-	if (!a || !l || !(l->md = EVP_MD_CTX_new()) ||
-	    !EVP_DigestInit_ex(l->md, EVP_sha256(), NULL)) {
+	if (!a || !l || !(l->md = LC.MD_CTX_new()) ||
+	    !LC.DigestInit_ex(l->md, LC.sha256(), NULL)) {
 		r = rt_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	l->root = root;
 	l->fd = fd;
 	l->root_user = geteuid() == 0;
-	archive_read_support_filter_all(a);   /* gzip, zstd, xz ... or none */
-	archive_read_support_format_tar(a);
-	if (archive_read_open(a, l, NULL, read_cb, NULL) != ARCHIVE_OK) {
-		r = rt_err_set(err, EINVAL, "%s", archive_error_string(a));
+	LA.read_support_filter_all(a);   /* gzip, zstd, xz ... or none */
+	LA.read_support_format_tar(a);
+	if (LA.read_open(a, l, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		r = rt_err_set(err, EINVAL, "%s", LA.error_string(a));
 		goto out;
 	}
-	while (r == 0 && (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+	while (r == 0 && (ar = LA.read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = apply_entry(l, a, e, err);
 		if (r < 0)
-			rt_err_wrap(err, "entry \"%s\"", archive_entry_pathname(e));
+			rt_err_wrap(err, "entry \"%s\"", LA.entry_pathname(e));
 	}
 	if (r == 0 && ar != ARCHIVE_EOF)
-		r = rt_err_set(err, EINVAL, "%s", archive_error_string(a) ?
-			       archive_error_string(a) : "bad tar");
+		r = rt_err_set(err, EINVAL, "%s", LA.error_string(a) ?
+			       LA.error_string(a) : "bad tar");
 	if (r == 0 && d)
 		r = check_digest(l, d, err);
 out:
@@ -378,10 +376,17 @@ out:
 		for (size_t i = 0; i < l->n_seen; i++)
 			free(l->seen[i]);
 		free(l->seen);
-		EVP_MD_CTX_free(l->md);
+		LC.MD_CTX_free(l->md);
 		free(l);
 	}
 	return r;
+}
+
+int img_layer_apply(int root, int fd, const struct img_desc *d, struct rt_err *err)
+{
+	if (lazy_image_load(err) < 0)
+		return -err->code;
+	return layer_apply(root, fd, d, err);
 }
 
 static int apply_layer(struct img_store *s, int root, const struct img_desc *d,
@@ -402,6 +407,8 @@ int img_unpack(struct img_store *s, const char *name, const char *dir, struct rt
 	struct stat st;
 	int r = 0;
 
+	if (lazy_image_load(err) < 0)
+		return -err->code;
 	if (!parent || asprintf(&tmp, "%s.tmp-XXXXXX", dir) < 0)
 		return rt_err_set(err, ENOMEM, "out of memory");
 	if (lstat(dir, &st) == 0)

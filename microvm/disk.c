@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "microvm/disk.h"
 #include "runtime/cleanup.h"
 #include "runtime/util.h"
+#include "runtime/lazylib.h"
 
 #define KEY_VERSION   "hull-disk-v1"
 #define WALK_DEPTH    256
@@ -90,13 +90,13 @@ static int hash_entry(struct walk *w, int dfd, const char *name, const char *rel
 	r = (struct entry_rec){ st->st_mode, st->st_uid, st->st_gid, st->st_size, st->st_ino,
 				st->st_rdev, st->st_nlink, st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
 				st->st_ctim.tv_sec, st->st_ctim.tv_nsec };
-	EVP_DigestUpdate(w->md, rel, strlen(rel) + 1);
-	EVP_DigestUpdate(w->md, &r, sizeof(r));
+	LC.DigestUpdate(w->md, rel, strlen(rel) + 1);
+	LC.DigestUpdate(w->md, &r, sizeof(r));
 	if (S_ISLNK(st->st_mode)) {
 		tl = readlinkat(dfd, name, target, sizeof(target));
 		if (tl < 0)
 			return rt_err_sys(err, errno, "rootfs: %s", rel);
-		EVP_DigestUpdate(w->md, target, (size_t)tl);
+		LC.DigestUpdate(w->md, target, (size_t)tl);
 	}
 	w->bytes += (uint64_t)st->st_blocks * 512;
 	w->entries++;
@@ -134,32 +134,32 @@ static int hash_dir(struct walk *w, int dfd, const char *rel, int depth, struct 
 	return r;
 }
 
-static void md_freep(EVP_MD_CTX **c) { if (*c) EVP_MD_CTX_free(*c); }
+static void md_freep(EVP_MD_CTX **c) { if (*c) LC.MD_CTX_free(*c); }
 
 static int tree_key(const char *rootfs, const char *fmt, char key[65], struct walk *w,
 		    struct rt_err *err)
 {
-	_cleanup_(md_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
+	_cleanup_(md_freep) EVP_MD_CTX *md = LC.MD_CTX_new();
 	_cleanup_close_ int fd = -1;
 	unsigned char dig[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
 	struct stat st;
 	int r;
 
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+	if (!md || !LC.DigestInit_ex(md, LC.sha256(), NULL))
 		return rt_err_set(err, ENOMEM, "rootfs: sha256");
 	fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return rt_err_sys(err, errno, "rootfs %s", rootfs);
 	w->md = md;
-	EVP_DigestUpdate(md, KEY_VERSION, sizeof(KEY_VERSION));
-	EVP_DigestUpdate(md, fmt, strlen(fmt) + 1);
+	LC.DigestUpdate(md, KEY_VERSION, sizeof(KEY_VERSION));
+	LC.DigestUpdate(md, fmt, strlen(fmt) + 1);
 	r = hash_entry(w, fd, ".", "", &st, err);
 	if (r == 0)
 		r = hash_dir(w, fd, "", 0, err);
 	if (r < 0)
 		return rt_err_wrap(err, "rootfs %s", rootfs);
-	EVP_DigestFinal_ex(md, dig, &dl);
+	LC.DigestFinal_ex(md, dig, &dl);
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(key + 2 * i, 3, "%02x", dig[i]);
 	return 0;
@@ -169,6 +169,8 @@ int vm_disk_key(const char *rootfs, const char *fmt, char key[65], struct rt_err
 {
 	struct walk w = {0};
 
+	if (lazy_crypto_load(err) < 0)
+		return -err->code;
 	return tree_key(rootfs, fmt, key, &w, err);
 }
 
@@ -369,6 +371,8 @@ int vm_disk_for_rootfs(const char *rootfs, char **path_out, struct rt_err *err)
 	struct stat st;
 	int r;
 
+	if (lazy_crypto_load(err) < 0)
+		return -err->code;
 	if (!dir || !*dir)
 		dir = VM_DISK_CACHE_DEFAULT;
 	r = pick_format(&fmt, &tool, err);

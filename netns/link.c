@@ -5,6 +5,7 @@
 #include "netns/net.h"
 #include "netns/net_int.h"
 #include "runtime/cleanup.h"
+#include "runtime/lazylib.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,26 +25,45 @@
 
 
 /* libnl errors are its own negative codes; keep the text, guess the errno. */
+struct lazy_nl LN;
+static const char *const nl_names[] = { LAZY_NL_FUNCS(LAZY_NAME) };
+_Static_assert(sizeof(LN) == sizeof(nl_names) / sizeof(char *) * sizeof(void *),
+	       "struct lazy_nl matches LAZY_NL_FUNCS");
+/* libnl-route-3's handle also resolves libnl-3's symbols (its dependency). */
+static struct lazy_lib nl_lib = {
+	.env = "HULL_LIBNL", .soname = HULL_LIBNL_ROUTE_SONAME, .package = "libnl-route-3-200",
+	.prefix = "", .names = nl_names, .slots = (void **)&LN, .n = LAZY_COUNT(nl_names),
+};
+
+int net_nl_load(struct rt_err *err)
+{
+	return lazy_lib_load(&nl_lib, err) < 0 ? rt_err_wrap(err, "netlink") : 0;
+}
+
 int net_nl_fail(struct rt_err *err, int nlerr, const char *what)
 {
 	int code = nlerr == -NLE_EXIST ? EEXIST : nlerr == -NLE_PERM ? EPERM
 		 : nlerr == -NLE_OBJ_NOTFOUND || nlerr == -NLE_NODEV ? ENODEV : EIO;
-	return rt_err_set(err, code, "%s: %s", what, nl_geterror(nlerr));
+	return rt_err_set(err, code, "%s: %s", what,
+			  LN.nl_geterror ? LN.nl_geterror(nlerr) : "libnl not loaded");
 }
 
 struct nl_sock *net_route_socket(struct rt_err *err)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_sock *sk;
 	int r;
 
+	if (net_nl_load(err) < 0)
+		return NULL;
+	sk = LN.nl_socket_alloc();
 	if (!sk) {
 		rt_err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
-	r = nl_connect(sk, NETLINK_ROUTE);
+	r = LN.nl_connect(sk, NETLINK_ROUTE);
 	if (r < 0) {
 		net_nl_fail(err, r, "netlink socket");
-		nl_socket_free(sk);
+		LN.nl_socket_free(sk);
 		return NULL;
 	}
 	return sk;
@@ -69,36 +89,36 @@ void net_plan_lo(struct net_plan *p)
 
 int net_set_up(struct nl_sock *sk, const char *name, struct rt_err *err)
 {
-	_cleanup_link_ struct rtnl_link *l = NULL, *ch = rtnl_link_alloc();
+	_cleanup_link_ struct rtnl_link *l = NULL, *ch = LN.rtnl_link_alloc();
 	int r;
 
 	if (!ch)
 		return rt_err_set(err, ENOMEM, "out of memory");
-	r = rtnl_link_get_kernel(sk, 0, name, &l);
+	r = LN.rtnl_link_get_kernel(sk, 0, name, &l);
 	if (r < 0)
 		return net_nl_fail(err, r, name);
-	rtnl_link_set_flags(ch, IFF_UP);
-	r = rtnl_link_change(sk, l, ch, 0);
+	LN.rtnl_link_set_flags(ch, IFF_UP);
+	r = LN.rtnl_link_change(sk, l, ch, 0);
 	return r < 0 ? net_nl_fail(err, r, name) : 0;
 }
 
 struct rtnl_addr *net_addr_new(int ifindex, int family, const void *ip, int prefix,
 			       struct rt_err *err)
 {
-	_cleanup_nladdr_ struct nl_addr *a = nl_addr_build(family, ip,
+	_cleanup_nladdr_ struct nl_addr *a = LN.nl_addr_build(family, ip,
 							   family == AF_INET ? 4 : 16);
-	struct rtnl_addr *ra = rtnl_addr_alloc();
+	struct rtnl_addr *ra = LN.rtnl_addr_alloc();
 
 	if (!a || !ra) {
 		if (ra)
-			rtnl_addr_put(ra);
+			LN.rtnl_addr_put(ra);
 		rt_err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
-	nl_addr_set_prefixlen(a, prefix);
-	rtnl_addr_set_ifindex(ra, ifindex);
-	rtnl_addr_set_local(ra, a);
-	rtnl_addr_set_prefixlen(ra, prefix);
+	LN.nl_addr_set_prefixlen(a, prefix);
+	LN.rtnl_addr_set_ifindex(ra, ifindex);
+	LN.rtnl_addr_set_local(ra, a);
+	LN.rtnl_addr_set_prefixlen(ra, prefix);
 	return ra;
 }
 
@@ -113,36 +133,36 @@ static int add_addr(struct nl_sock *sk, int ifindex, int family, const void *ip,
 	if (!ra)
 		return -err->code;
 	if (family == AF_INET6)
-		rtnl_addr_set_flags(ra, IFA_F_NODAD);
-	r = rtnl_addr_add(sk, ra, NLM_F_CREATE | NLM_F_REPLACE);
-	rtnl_addr_put(ra);
+		LN.rtnl_addr_set_flags(ra, IFA_F_NODAD);
+	r = LN.rtnl_addr_add(sk, ra, NLM_F_CREATE | NLM_F_REPLACE);
+	LN.rtnl_addr_put(ra);
 	return r < 0 && r != -NLE_EXIST ? net_nl_fail(err, r, what) : 0;
 }
 
 static int add_default_route(struct nl_sock *sk, int ifindex, int family, const void *gw,
 			     struct rt_err *err)
 {
-	_cleanup_nladdr_ struct nl_addr *dst = nl_addr_build(family, NULL, 0);
-	_cleanup_nladdr_ struct nl_addr *via = nl_addr_build(family, gw, family == AF_INET ? 4 : 16);
-	struct rtnl_route *rt = rtnl_route_alloc();
-	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	_cleanup_nladdr_ struct nl_addr *dst = LN.nl_addr_build(family, NULL, 0);
+	_cleanup_nladdr_ struct nl_addr *via = LN.nl_addr_build(family, gw, family == AF_INET ? 4 : 16);
+	struct rtnl_route *rt = LN.rtnl_route_alloc();
+	struct rtnl_nexthop *nh = LN.rtnl_route_nh_alloc();
 	int r;
 
 	if (!dst || !via || !rt || !nh) {
 		if (rt)
-			rtnl_route_put(rt);
+			LN.rtnl_route_put(rt);
 		if (nh)
-			rtnl_route_nh_free(nh);
+			LN.rtnl_route_nh_free(nh);
 		return rt_err_set(err, ENOMEM, "out of memory");
 	}
-	nl_addr_set_prefixlen(dst, 0);
-	rtnl_route_set_family(rt, (uint8_t)family);
-	rtnl_route_set_dst(rt, dst);
-	rtnl_route_nh_set_ifindex(nh, ifindex);
-	rtnl_route_nh_set_gateway(nh, via);
-	rtnl_route_add_nexthop(rt, nh);   /* rt owns nh now */
-	r = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
-	rtnl_route_put(rt);
+	LN.nl_addr_set_prefixlen(dst, 0);
+	LN.rtnl_route_set_family(rt, (uint8_t)family);
+	LN.rtnl_route_set_dst(rt, dst);
+	LN.rtnl_route_nh_set_ifindex(nh, ifindex);
+	LN.rtnl_route_nh_set_gateway(nh, via);
+	LN.rtnl_route_add_nexthop(rt, nh);   /* rt owns nh now */
+	r = LN.rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
+	LN.rtnl_route_put(rt);
 	return r < 0 ? net_nl_fail(err, r, family == AF_INET ? "IPv4 default route"
 							  : "IPv6 default route") : 0;
 }
@@ -152,23 +172,23 @@ static int ensure_bridge(struct nl_sock *sk, const struct net_plan *p, int *ifin
 			 struct rt_err *err)
 {
 	_cleanup_link_ struct rtnl_link *br = NULL;
-	int r = rtnl_link_get_kernel(sk, 0, p->bridge, &br);
+	int r = LN.rtnl_link_get_kernel(sk, 0, p->bridge, &br);
 
 	if (r < 0) {
-		_cleanup_link_ struct rtnl_link *nb = rtnl_link_bridge_alloc();
+		_cleanup_link_ struct rtnl_link *nb = LN.rtnl_link_bridge_alloc();
 		if (!nb)
 			return rt_err_set(err, ENOMEM, "out of memory");
-		rtnl_link_set_name(nb, p->bridge);
-		r = rtnl_link_add(sk, nb, NLM_F_CREATE | NLM_F_EXCL);
+		LN.rtnl_link_set_name(nb, p->bridge);
+		r = LN.rtnl_link_add(sk, nb, NLM_F_CREATE | NLM_F_EXCL);
 		if (r < 0 && r != -NLE_EXIST)
 			return net_nl_fail(err, r, p->bridge);
-		r = rtnl_link_get_kernel(sk, 0, p->bridge, &br);
+		r = LN.rtnl_link_get_kernel(sk, 0, p->bridge, &br);
 		if (r < 0)
 			return net_nl_fail(err, r, p->bridge);
-	} else if (!rtnl_link_is_bridge(br)) {
+	} else if (!LN.rtnl_link_is_bridge(br)) {
 		return rt_err_set(err, EEXIST, "%s exists and is not a bridge", p->bridge);
 	}
-	*ifindex = rtnl_link_get_ifindex(br);
+	*ifindex = LN.rtnl_link_get_ifindex(br);
 	if (add_addr(sk, *ifindex, AF_INET, &p->gw4, p->prefix4, "bridge IPv4 address", err) < 0 ||
 	    add_addr(sk, *ifindex, AF_INET6, &p->gw6, p->prefix6, "bridge IPv6 address", err) < 0 ||
 	    net_set_up(sk, p->bridge, err) < 0)
@@ -179,11 +199,11 @@ static int ensure_bridge(struct nl_sock *sk, const struct net_plan *p, int *ifin
 static int delete_link(struct nl_sock *sk, const char *name, struct rt_err *err)
 {
 	_cleanup_link_ struct rtnl_link *l = NULL;
-	int r = rtnl_link_get_kernel(sk, 0, name, &l);
+	int r = LN.rtnl_link_get_kernel(sk, 0, name, &l);
 
 	if (r < 0)
 		return 0;   /* already gone */
-	r = rtnl_link_delete(sk, l);
+	r = LN.rtnl_link_delete(sk, l);
 	return r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV ? net_nl_fail(err, r, name) : 0;
 }
 
@@ -192,20 +212,20 @@ static int delete_link(struct nl_sock *sk, const char *name, struct rt_err *err)
 static int make_veth(struct nl_sock *sk, const struct net_plan *p, int br_index, int nsfd,
 		     struct rt_err *err)
 {
-	_cleanup_link_ struct rtnl_link *v = rtnl_link_veth_alloc();
+	_cleanup_link_ struct rtnl_link *v = LN.rtnl_link_veth_alloc();
 	struct rtnl_link *peer;
 	int r;
 
 	if (!v)
 		return rt_err_set(err, ENOMEM, "out of memory");
-	peer = rtnl_link_veth_get_peer(v);
-	rtnl_link_set_name(v, p->host_if);
-	rtnl_link_set_master(v, br_index);
-	rtnl_link_set_flags(v, IFF_UP);
-	rtnl_link_set_name(peer, PEER_IF);
-	rtnl_link_set_ns_fd(peer, nsfd);
-	r = rtnl_link_add(sk, v, NLM_F_CREATE | NLM_F_EXCL);
-	rtnl_link_put(peer);
+	peer = LN.rtnl_link_veth_get_peer(v);
+	LN.rtnl_link_set_name(v, p->host_if);
+	LN.rtnl_link_set_master(v, br_index);
+	LN.rtnl_link_set_flags(v, IFF_UP);
+	LN.rtnl_link_set_name(peer, PEER_IF);
+	LN.rtnl_link_set_ns_fd(peer, nsfd);
+	r = LN.rtnl_link_add(sk, v, NLM_F_CREATE | NLM_F_EXCL);
+	LN.rtnl_link_put(peer);
 	return r < 0 ? net_nl_fail(err, r, p->host_if) : 0;
 }
 
@@ -267,6 +287,8 @@ int net_apply_with(const struct net_plan *p, pid_t pid, int (*fn)(void *arg, str
 	int br = 0;
 	struct rt_err ign = {0};
 
+	if (net_nl_load(err) < 0)
+		return rt_err_wrap(err, "network");
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)

@@ -52,19 +52,19 @@ static int enslave(struct nl_sock *sk, const char *master, const char *name,
 		   struct rt_err *err)
 {
 	_cleanup_link_ struct rtnl_link *m = NULL, *l = NULL;
-	int r = rtnl_link_get_kernel(sk, 0, master, &m);
+	int r = LN.rtnl_link_get_kernel(sk, 0, master, &m);
 
 	if (r >= 0)
-		r = rtnl_link_get_kernel(sk, 0, name, &l);
+		r = LN.rtnl_link_get_kernel(sk, 0, name, &l);
 	if (r >= 0)
-		r = rtnl_link_enslave(sk, m, l);
+		r = LN.rtnl_link_enslave(sk, m, l);
 	return r < 0 ? net_nl_fail(err, r, name) : 0;
 }
 
 /* The tap, the bridge in the namespace, ifname and the tap on it, all up. */
 static int tap_bridge(struct nl_sock *sk, const char *ifname, int *tap_fd, struct rt_err *err)
 {
-	_cleanup_link_ struct rtnl_link *br = rtnl_link_bridge_alloc();
+	_cleanup_link_ struct rtnl_link *br = LN.rtnl_link_bridge_alloc();
 	_cleanup_close_ int tap = -1;
 	int r;
 
@@ -73,8 +73,8 @@ static int tap_bridge(struct nl_sock *sk, const char *ifname, int *tap_fd, struc
 	tap = open_tap(err);
 	if (tap < 0)
 		return -err->code;
-	rtnl_link_set_name(br, VM_BRIDGE);
-	r = rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
+	LN.rtnl_link_set_name(br, VM_BRIDGE);
+	r = LN.rtnl_link_add(sk, br, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0)
 		return net_nl_fail(err, r, "bridge " VM_BRIDGE);
 	if (enslave(sk, VM_BRIDGE, ifname, err) < 0 || enslave(sk, VM_BRIDGE, VM_TAP_IF, err) < 0 ||
@@ -128,34 +128,34 @@ static void read_link(struct nl_object *o, void *arg)
 {
 	struct rtnl_link *l = (struct rtnl_link *)o;
 	struct adopt_read *r = arg;
-	struct nl_addr *mac = rtnl_link_get_addr(l);
+	struct nl_addr *mac = LN.rtnl_link_get_addr(l);
 
-	if (r->ifindex || rtnl_link_get_arptype(l) != ARPHRD_ETHER || !mac ||
-	    nl_addr_get_len(mac) != 6 || !rtnl_link_get_name(l) ||
-	    strlen(rtnl_link_get_name(l)) >= NET_IFNAME_MAX)
+	if (r->ifindex || LN.rtnl_link_get_arptype(l) != ARPHRD_ETHER || !mac ||
+	    LN.nl_addr_get_len(mac) != 6 || !LN.rtnl_link_get_name(l) ||
+	    strlen(LN.rtnl_link_get_name(l)) >= NET_IFNAME_MAX)
 		return;
-	r->ifindex = rtnl_link_get_ifindex(l);
+	r->ifindex = LN.rtnl_link_get_ifindex(l);
 	r->a->found = true;
-	snprintf(r->a->ifname, sizeof(r->a->ifname), "%s", rtnl_link_get_name(l));
-	memcpy(r->a->mac, nl_addr_get_binary_addr(mac), 6);
+	snprintf(r->a->ifname, sizeof(r->a->ifname), "%s", LN.rtnl_link_get_name(l));
+	memcpy(r->a->mac, LN.nl_addr_get_binary_addr(mac), 6);
 }
 
 static void read_addr(struct nl_object *o, void *arg)
 {
 	struct rtnl_addr *ad = (struct rtnl_addr *)o;
 	struct adopt_read *r = arg;
-	struct nl_addr *local = rtnl_addr_get_local(ad);
-	int fam = rtnl_addr_get_family(ad);
+	struct nl_addr *local = LN.rtnl_addr_get_local(ad);
+	int fam = LN.rtnl_addr_get_family(ad);
 
-	if (rtnl_addr_get_ifindex(ad) != r->ifindex || !local ||
-	    rtnl_addr_get_scope(ad) != RT_SCOPE_UNIVERSE)
+	if (LN.rtnl_addr_get_ifindex(ad) != r->ifindex || !local ||
+	    LN.rtnl_addr_get_scope(ad) != RT_SCOPE_UNIVERSE)
 		return;
-	if (fam == AF_INET && r->a->prefix4 < 0 && nl_addr_get_len(local) == 4) {
-		memcpy(&r->a->ip4, nl_addr_get_binary_addr(local), 4);
-		r->a->prefix4 = rtnl_addr_get_prefixlen(ad);
-	} else if (fam == AF_INET6 && r->a->prefix6 < 0 && nl_addr_get_len(local) == 16) {
-		memcpy(&r->a->ip6, nl_addr_get_binary_addr(local), 16);
-		r->a->prefix6 = rtnl_addr_get_prefixlen(ad);
+	if (fam == AF_INET && r->a->prefix4 < 0 && LN.nl_addr_get_len(local) == 4) {
+		memcpy(&r->a->ip4, LN.nl_addr_get_binary_addr(local), 4);
+		r->a->prefix4 = LN.rtnl_addr_get_prefixlen(ad);
+	} else if (fam == AF_INET6 && r->a->prefix6 < 0 && LN.nl_addr_get_len(local) == 16) {
+		memcpy(&r->a->ip6, LN.nl_addr_get_binary_addr(local), 16);
+		r->a->prefix6 = LN.rtnl_addr_get_prefixlen(ad);
 	}
 }
 
@@ -163,20 +163,20 @@ static void read_route(struct nl_object *o, void *arg)
 {
 	struct rtnl_route *rt = (struct rtnl_route *)o;
 	struct adopt_read *r = arg;
-	struct nl_addr *dst = rtnl_route_get_dst(rt);
-	struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
-	struct nl_addr *gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+	struct nl_addr *dst = LN.rtnl_route_get_dst(rt);
+	struct rtnl_nexthop *nh = LN.rtnl_route_nexthop_n(rt, 0);
+	struct nl_addr *gw = nh ? LN.rtnl_route_nh_get_gateway(nh) : NULL;
 
-	if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst)) ||
-	    !gw || rtnl_route_nh_get_ifindex(nh) != r->ifindex)
+	if (LN.rtnl_route_get_table(rt) != RT_TABLE_MAIN || (dst && LN.nl_addr_get_prefixlen(dst)) ||
+	    !gw || LN.rtnl_route_nh_get_ifindex(nh) != r->ifindex)
 		return;
-	if (rtnl_route_get_family(rt) == AF_INET && nl_addr_get_len(gw) == 4)
-		memcpy(&r->a->gw4, nl_addr_get_binary_addr(gw), 4);
-	else if (rtnl_route_get_family(rt) == AF_INET6 && nl_addr_get_len(gw) == 16)
-		memcpy(&r->a->gw6, nl_addr_get_binary_addr(gw), 16);
+	if (LN.rtnl_route_get_family(rt) == AF_INET && LN.nl_addr_get_len(gw) == 4)
+		memcpy(&r->a->gw4, LN.nl_addr_get_binary_addr(gw), 4);
+	else if (LN.rtnl_route_get_family(rt) == AF_INET6 && LN.nl_addr_get_len(gw) == 16)
+		memcpy(&r->a->gw6, LN.nl_addr_get_binary_addr(gw), 16);
 }
 
-static void cache_freep(struct nl_cache **c) { if (*c) nl_cache_free(*c); }
+static void cache_freep(struct nl_cache **c) { if (*c) LN.nl_cache_free(*c); }
 
 static int adopt_read_cb(void *arg, struct rt_err *err)
 {
@@ -187,15 +187,15 @@ static int adopt_read_cb(void *arg, struct rt_err *err)
 
 	if (!sk)
 		return -err->code;
-	if ((e = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0 ||
-	    (e = rtnl_addr_alloc_cache(sk, &addrs)) < 0 ||
-	    (e = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes)) < 0)
+	if ((e = LN.rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0 ||
+	    (e = LN.rtnl_addr_alloc_cache(sk, &addrs)) < 0 ||
+	    (e = LN.rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes)) < 0)
 		return net_nl_fail(err, e, "reading the network namespace");
-	nl_cache_foreach(links, read_link, &r);
+	LN.nl_cache_foreach(links, read_link, &r);
 	if (!r.ifindex)
 		return 0;
-	nl_cache_foreach(addrs, read_addr, &r);
-	nl_cache_foreach(routes, read_route, &r);
+	LN.nl_cache_foreach(addrs, read_addr, &r);
+	LN.nl_cache_foreach(routes, read_route, &r);
 	if (r.a->prefix4 < 0)
 		memset(&r.a->gw4, 0, sizeof(r.a->gw4));
 	if (r.a->prefix6 < 0)
@@ -207,6 +207,8 @@ int net_adopt_plan(int nsfd, struct net_adopt *a, struct rt_err *err)
 {
 	memset(a, 0, sizeof(*a));
 	a->prefix4 = a->prefix6 = -1;
+	if (net_nl_load(err) < 0)
+		return rt_err_wrap(err, "network namespace for the VM");
 	if (net_in_ns(nsfd, adopt_read_cb, a, err) < 0)
 		return rt_err_wrap(err, "network namespace for the VM");
 	return 0;
@@ -220,15 +222,15 @@ static int del_addr(struct nl_sock *sk, int ifindex, int family, const void *ip,
 
 	if (!ra)
 		return -err->code;
-	r = rtnl_addr_delete(sk, ra, 0);
-	rtnl_addr_put(ra);
+	r = LN.rtnl_addr_delete(sk, ra, 0);
+	LN.rtnl_addr_put(ra);
 	return r < 0 && r != -NLE_NOADDR && r != -NLE_OBJ_NOTFOUND ? net_nl_fail(err, r, "address") : 0;
 }
 
 /* Down (routes through it go), a new random local MAC. */
 static int new_mac(struct nl_sock *sk, const char *ifname, struct rt_err *err)
 {
-	_cleanup_link_ struct rtnl_link *l = NULL, *ch = rtnl_link_alloc();
+	_cleanup_link_ struct rtnl_link *l = NULL, *ch = LN.rtnl_link_alloc();
 	_cleanup_nladdr_ struct nl_addr *mac = NULL;
 	uint8_t m[6];
 	int r;
@@ -236,13 +238,13 @@ static int new_mac(struct nl_sock *sk, const char *ifname, struct rt_err *err)
 	if (!ch || getrandom(m, sizeof(m), 0) != sizeof(m))
 		return rt_err_set(err, ENOMEM, "new MAC address");
 	m[0] = (uint8_t)((m[0] & 0xfe) | 0x02);
-	mac = nl_addr_build(AF_LLC, m, 6);
-	r = rtnl_link_get_kernel(sk, 0, ifname, &l);
+	mac = LN.nl_addr_build(AF_LLC, m, 6);
+	r = LN.rtnl_link_get_kernel(sk, 0, ifname, &l);
 	if (r < 0 || !mac)
 		return r < 0 ? net_nl_fail(err, r, ifname) : rt_err_set(err, ENOMEM, "out of memory");
-	rtnl_link_unset_flags(ch, IFF_UP);
-	rtnl_link_set_addr(ch, mac);
-	r = rtnl_link_change(sk, l, ch, 0);
+	LN.rtnl_link_unset_flags(ch, IFF_UP);
+	LN.rtnl_link_set_addr(ch, mac);
+	r = LN.rtnl_link_change(sk, l, ch, 0);
 	return r < 0 ? net_nl_fail(err, r, ifname) : 0;
 }
 
@@ -276,6 +278,8 @@ int net_adopt_apply(int nsfd, const struct net_adopt *a, int *tap_fd, struct rt_
 	struct adopt_apply x = { a, tap_fd };
 
 	*tap_fd = -1;
+	if (net_nl_load(err) < 0)
+		return rt_err_wrap(err, "network: moving %s into the VM", a->ifname);
 	if (net_in_ns(nsfd, adopt_apply_cb, &x, err) < 0)
 		return rt_err_wrap(err, "network: moving %s into the VM", a->ifname);
 	return 0;

@@ -403,3 +403,41 @@ test_image_vm_disk() {
 	[ -z "$(ls -A "$HULL_IMAGE_STORE/disks")" ] || fail "left: $(ls "$HULL_IMAGE_STORE/disks")"
 	rm -rf "$HULL_IMAGE_STORE" "$B.layout" "$B.x"
 }
+
+# hull dlopen()s libarchive and libcrypto only for image operations
+# (runtime/lazylib.c): the binary does not need them, lifecycle verbs work
+# without them, and an image verb that cannot load one fails naming it and
+# its package, with nothing made.
+test_image_without_libraries() {
+	export HULL_IMAGE_STORE=$TESTROOT/store-$IDPREFIX
+	local out rc needed
+	needed=$(objdump -p "$HULL" | awk '$1 == "NEEDED" {print $2}')
+	case $needed in *libarchive*|*libcrypto*|*libxml2*|*libicu*)
+		fail "hull links what it should dlopen: $(echo $needed)";; esac
+	make_layout "$B.layout" lazy:1 >/dev/null
+	set +e; out=$(HULL_LIBARCHIVE=/nonexistent/libarchive.so.13 ht image import "$B.layout" 2>&1)
+	rc=$?; set -e
+	expect_clean_failure "import without libarchive" "$out" "$rc" "(install libarchive13)"
+	expect_contains "import without libarchive" "$out" "/nonexistent/libarchive.so.13"
+	expect_eq "store tmp after it" "$(ls -A "$HULL_IMAGE_STORE/tmp" | wc -l)" 0
+	expect_eq "ls after it" "$(ht image ls | wc -l)" 1
+	ht image import "$B.layout"
+	set +e; out=$(HULL_LIBCRYPTO=/nonexistent/libcrypto.so.3 ht image bundle lazy:1 "$B.bun" 2>&1)
+	rc=$?; set -e
+	expect_clean_failure "bundle without libcrypto" "$out" "$rc" "(install libssl3)"
+	[ ! -e "$B.bun" ] || fail "a bundle without libcrypto created $B.bun"
+	set +e; out=$(HULL_LIBARCHIVE=/nonexistent.so ht image unpack lazy:1 "$B/rootfs" 2>&1)
+	rc=$?; set -e
+	expect_clean_failure "unpack without libarchive" "$out" "$rc" "(install libarchive13)"
+	[ ! -e "$B/rootfs" ] || fail "an unpack without libarchive created $B/rootfs"
+	HULL_LIBARCHIVE=/nonexistent.so HULL_LIBCRYPTO=/nonexistent.so ht image unpack lazy:1 \
+		"$B/rootfs" 2>/dev/null && fail "unpack worked without the libraries"
+	HULL_LIBCRYPTO=/nonexistent.so ht image unpack lazy:1 "$B/rootfs" 2>/dev/null &&
+		fail "unpack worked without libcrypto"
+	ht image unpack lazy:1 "$B/rootfs"
+	# The lifecycle never needs them.
+	(cd "$B" && HULL_LIBARCHIVE=/nonexistent.so HULL_LIBCRYPTO=/nonexistent.so "$HULL" spec)
+	set_args "$B" true
+	HULL_LIBARCHIVE=/nonexistent.so HULL_LIBCRYPTO=/nonexistent.so ht run --bundle "$B" "${IDPREFIX}a"
+	rm -rf "$HULL_IMAGE_STORE" "$B.layout"
+}

@@ -113,3 +113,25 @@ test_net_jail_veth_needs_root() {
 	rm -rf "$st"
 	expect_clean_failure "rootless veth" "$out" "$rc" "--net veth needs root"
 }
+
+# libnl is dlopen()ed only when hull sets up a network (runtime/lazylib.c):
+# the binary does not need it, and a jail that cannot load it fails naming
+# it and its package, with no link, lease or state left.
+_net_without_libnl() {
+	objdump -p "$HULL" | awk '$1 == "NEEDED" {print $2}' | grep -q libnl &&
+		fail "hull links libnl"
+	mkdir -p "$B"
+	cp -a "$TESTROOT/rootfs-template" "$B/rootfs"
+	local out rc
+	set +e
+	out=$(HULL_LIBNL=/nonexistent/libnl-route-3.so.200 net_jail --rootfs "$B/rootfs" \
+		--net veth -- true 2>&1); rc=$?
+	set -e
+	expect_clean_failure "veth without libnl" "$out" "$rc" "(install libnl-route-3-200)"
+	expect_contains "veth without libnl" "$out" "/nonexistent/libnl-route-3.so.200"
+	expect_eq "links after" "$(links)" "lo "
+	expect_eq "leases after" "$(cat "$B/lib/net/leases" 2>/dev/null)" ""
+	# a jail without a network of its own never loads it
+	HULL_LIBNL=/nonexistent/libnl-route-3.so.200 net_jail --rootfs "$B/rootfs" --net host -- true
+}
+test_net_without_libnl() { in_netns _net_without_libnl; }

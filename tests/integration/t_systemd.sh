@@ -129,3 +129,25 @@ test_systemd_not_running() {
 	expect_clean_failure "hook without bus" "$out" "$rc" "systemd is not running"
 	[ ! -e "$STATE/$id" ] || fail "state left for $id"
 }
+
+# libsystemd is dlopen()ed by the systemd driver only (runtime/lazylib.c):
+# the binary does not need it, and a create that cannot load it fails
+# naming it and its package, with nothing left and no call made.
+test_systemd_without_libsystemd() {
+	sd_skip "systemd without libsystemd" && return 0
+	local id=${IDPREFIX}a out rc
+	objdump -p "$HULL" | awk '$1 == "NEEDED" {print $2}' | grep -q libsystemd &&
+		fail "hull links libsystemd"
+	trap 'set +e; h delete --force '"$id"' >/dev/null 2>&1; sd_down' EXIT
+	export HULL_SYSTEMD_FORCE=1
+	sd_up
+	make_bundle "$B" sleep 30
+	cfg "$B" '.linux.cgroupsPath = $A[0]' "system.slice:hull:$id"
+	set +e; out=$(HULL_LIBSYSTEMD=/nonexistent/libsystemd.so.0 ht --systemd-cgroup create \
+		--bundle "$B" "$id" 2>&1); rc=$?; set -e
+	expect_clean_failure "create without libsystemd" "$out" "$rc" "(install libsystemd0)"
+	expect_contains "create without libsystemd" "$out" "/nonexistent/libsystemd.so.0"
+	[ ! -e "$STATE/$id" ] || fail "state left for $id"
+	grep -q '^start ' "$SD_LOG" && fail "a unit was asked for: $(cat "$SD_LOG")"
+	return 0
+}
