@@ -208,22 +208,3 @@ bool tq_used(struct tq *q, uint32_t *id, uint32_t *len)
 		*len = e.len;
 	return true;
 }
-
-static void mmio_wr(struct virtio_mmio *t, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t, off, &v, 4);
-}
-
-void tq_attach(struct virtio_mmio *t, struct tq *q, unsigned n, struct vm_mem *m,
-	       uint16_t size, uint64_t base)
-{
-	for (unsigned i = 0; i < n; i++) {
-		tq_layout(&q[i], m, size, base + i * 0x4000ull);
-		mmio_wr(t, VMMIO_QUEUE_SEL, i);
-		mmio_wr(t, VMMIO_QUEUE_NUM, size);
-		mmio_wr(t, VMMIO_QUEUE_DESC_LO, (uint32_t)q[i].desc);
-		mmio_wr(t, VMMIO_QUEUE_AVAIL_LO, (uint32_t)q[i].avail);
-		mmio_wr(t, VMMIO_QUEUE_USED_LO, (uint32_t)q[i].used);
-		mmio_wr(t, VMMIO_QUEUE_READY, 1);
-	}
-}

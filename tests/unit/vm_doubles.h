@@ -41,8 +41,24 @@ void tq_set_avail_idx(struct tq *q, uint16_t idx);
 /* The next used element, if the device added one. */
 bool tq_used(struct tq *q, uint32_t *id, uint32_t *len);
 /* As a driver does after FEATURES_OK: queues 0..n-1 of transport t, each
- * of size entries, laid out at base + i * 16 KiB and made ready. */
-void tq_attach(struct virtio_mmio *t, struct tq *q, unsigned n, struct vm_mem *m,
-	       uint16_t size, uint64_t base);
+ * of size entries, laid out at base + i * 16 KiB and made ready.  Inline:
+ * fuzz_virtq links these doubles without the virtio-mmio transport. */
+static inline void tq_attach(struct virtio_mmio *t, struct tq *q, unsigned n,
+			     struct vm_mem *m, uint16_t size, uint64_t base)
+{
+	static const uint64_t regs[] = { VMMIO_QUEUE_NUM, VMMIO_QUEUE_DESC_LO,
+					 VMMIO_QUEUE_AVAIL_LO, VMMIO_QUEUE_USED_LO,
+					 VMMIO_QUEUE_READY };
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t v[] = { size, 0, 0, 0, 1 };
+
+		tq_layout(&q[i], m, size, base + i * 0x4000ull);
+		v[1] = (uint32_t)q[i].desc, v[2] = (uint32_t)q[i].avail, v[3] = (uint32_t)q[i].used;
+		virtio_mmio_write(t, VMMIO_QUEUE_SEL, &i, 4);
+		for (unsigned r = 0; r < 5; r++)
+			virtio_mmio_write(t, regs[r], &v[r], 4);
+	}
+}
 
 #endif
