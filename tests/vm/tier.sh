@@ -94,21 +94,27 @@ fi
 n=$(echo "$tests" | wc -l)
 [ "$batches" -gt "$n" ] && batches=$n
 # Round-robin, so slow neighbours (a file's tests come together) spread.
-retry=()
+# The test that was running when a boot hung goes last in the retry: the
+# lockup follows a SIGKILL of a running VMM, so a test that kills one
+# would otherwise take the tests after it down a second time.
+retry=() last=()
 for ((b = 0; b < batches; b++)); do
 	set -- $(echo "$tests" | awk -v b="$b" -v n="$batches" '(NR - 1) % n == b')
 	boot "$@"
 	rc=$?
+	hung=
 	for t in "$@"; do
 		if grep -qx -- "$t" "$work/fail"; then
 			retry+=("$t")
 		elif ! reported "$t"; then
 			[ "$rc" = 124 ] && why="the boot timed out" || why="the boot ended with status $rc"
 			echo "vm: retry: $t did not report ($why)"
-			retry+=("$t")
+			if [ "$rc" = 124 ] && [ -z "$hung" ]; then hung=$t; else retry+=("$t"); fi
 		fi
 	done
+	[ -n "$hung" ] && last+=("$hung")
 done
+retry+=("${last[@]}")
 if [ "${#retry[@]}" -gt 0 ]; then
 	echo "vm: retry: running ${retry[*]} again in a fresh boot"
 	: > "$work/fail"
