@@ -13,7 +13,9 @@
 # on top of HULL_VM_BOOT_S (default 90); HULL_VM_ENGINE_S (default 150) for
 # a slow test: *_engine_* (t_engine_vm.sh: podman), *_ct_vm_*, *_exec_vm_* and *_net*
 # (several microVMs, a system init's boot and shutdown, pings).  HULL_VM_CONSOLE=DIR keeps each
-# boot's console (vmhost.sh --verbose) in DIR.  Ends with "N passed, N failed".
+# boot's console (vmhost.sh --verbose) in DIR.  HULL_VM_IDLE_S (default
+# 360): a boot that prints no result line for that long is ended as timed
+# out.  Ends with "N passed, N failed".
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +26,9 @@ batches=${HULL_VM_BATCHES:-4}
 test_s=${HULL_VM_TEST_S:-40}
 boot_s=${HULL_VM_BOOT_S:-90}
 engine_s=${HULL_VM_ENGINE_S:-150}
+# No result line for this long: the boot is locked up (the first test also
+# waits for the boot, and podman's first imports an image).
+idle_s=${HULL_VM_IDLE_S:-$((boot_s + engine_s + 120))}
 # A locked-up test host VM kernel panics (and, with its panic=-1 and
 # QEMU's -no-reboot, ends the boot) once its soft lockup or RCU stall
 # detector fires, instead of idling to the batch timeout.  Both after 60 s,
@@ -43,6 +48,35 @@ filter=${1:-.}
 work=$(mktemp -d /tmp/hull-vmtier.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 boot=0
+
+# watch_boot PID: print the boot's result lines as they come; when none
+# has come for $idle_s (the test host VM locked up: its own timeout would
+# wait for the whole batch's), end it (TERM to vmhost.sh's children: its
+# `timeout` passes it to QEMU) and return 124, as a timed-out boot.
+watch_boot() {
+	local pid=$1 printed=0 n last=$SECONDS rc
+	while :; do
+		kill -0 "$pid" 2>/dev/null && alive=1 || alive=0
+		n=$(wc -l < "$out")
+		if [ "$n" -gt "$printed" ]; then
+			sed -n "$((printed + 1)),${n}p" "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+			printed=$n last=$SECONDS
+		fi
+		[ "$alive" = 0 ] && break
+		if [ $((SECONDS - last)) -ge "$idle_s" ]; then
+			echo "vm: boot $boot: no result line for ${idle_s}s: ending it"
+			pkill -TERM -P "$pid"
+			wait "$pid"
+			return 124
+		fi
+		sleep 1
+	done
+	wait "$pid"
+	rc=$?
+	n=$(wc -l < "$out")   # a last line without its newline
+	[ -s "$out" ] && sed -n "$((printed + 1)),\$p" "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+	return "$rc"
+}
 
 # boot TESTS...: one test host VM running those tests.  Leaves their
 # results in $work/ok, $work/fail, $work/skip (one name a line) and
@@ -64,14 +98,16 @@ boot() {
 	done
 	[ -n "${HULL_VM_CONSOLE:-}" ] && verbose=(--verbose)
 	echo "vm: boot $boot: $# tests, timeout ${timeout_s}s"
+	out=$work/boot$boot.out
+	: > "$out"
 	"$vmhost" --cgroup2 "${shares[@]}" --timeout "$timeout_s" \
 		"${verbose[@]}" -- env HULL="$HULL" HULL_VM_KERNEL="$KERNEL" \
-		bash "$here/run.sh" "$re" \
+		bash "$here/run.sh" "$re" > "$out" \
 		2> >(if [ -n "${HULL_VM_CONSOLE:-}" ]; then
 			tee "$HULL_VM_CONSOLE/boot$boot.log" >&2
-		else cat >&2; fi) |
-		tee "$work/boot$boot.out" | grep --line-buffered -v '^[0-9]* passed, [0-9]* failed$'
-	rc=${PIPESTATUS[0]}
+		else cat >&2; fi) &
+	watch_boot $!
+	rc=$?
 	wait # the stderr copier: its last lines before ours
 	awk '$1 == "ok" {print $2}' "$work/boot$boot.out" >> "$work/ok"
 	awk '$1 == "FAIL" {print $2}' "$work/boot$boot.out" >> "$work/fail"
